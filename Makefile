@@ -1,0 +1,21 @@
+# The README's two commands: `make run` and `make test`. Both do the whole
+# set-up first (scripts/setup.sh is idempotent and quick when nothing changed).
+PY := .venv/bin/python
+export PYWEBVIEW_GUI := qt
+
+.PHONY: setup run test lint models
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	@$(PY) -m desktop
+
+test: setup
+	@$(PY) -m ruff check desktop ml tests bench
+	@xvfb-run -a -s "-screen 0 1280x800x24" $(PY) -m pytest -q -p no:cacheprovider
+
+lint: setup
+	@$(PY) -m ruff check desktop ml tests bench
+
+models: setup
