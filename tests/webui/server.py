@@ -1,0 +1,64 @@
+"""A static file server for webui/, for Playwright tests of the worker and the views.
+
+    with serve_webui() as base:          # e.g. "http://127.0.0.1:41234"
+        page.goto(base + BLANK)          # an empty page on the same origin
+        page.evaluate("...")             # import("/worker/encoder.js"), new Worker(...), ...
+
+Responses carry COOP/COEP so the page is cross-origin isolated (SharedArrayBuffer,
+threaded wasm), and the MIME types module scripts and wasm streaming insist on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+WEBUI = Path(__file__).resolve().parents[2] / "webui"
+BLANK = "/__blank__.html"
+_BLANK_HTML = b"<!doctype html><meta charset=utf-8><title>test</title>"
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+        ".json": "application/json",
+    }
+
+    def end_headers(self) -> None:
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] == BLANK:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(_BLANK_HTML)))
+            self.end_headers()
+            self.wfile.write(_BLANK_HTML)
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve_webui(root: Path = WEBUI) -> Iterator[str]:
+    """Serve `root` on 127.0.0.1 at a free port; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
