@@ -1,0 +1,186 @@
+"""Build the encoder the webview runs: `python -m ml.build_encoder [--force]`.
+
+Writes webui/models/use/: table.bin (the token table's uint8 codes, row = token
+id), sp.model, model.json + weight shards (TF.js graph model of ml.encoder), and
+manifest.json last. Returns at once when the manifest already describes the
+current sources and settings; TensorFlow is imported only for a real build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+from ml import encoder, tokenize
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "webui" / "models" / "use"
+# Every dense weight as 2-byte affine codes. Measured min cosine to the float
+# model on the check texts: uint16 0.9999998, float16 0.9999992 (same size), uint8
+# 0.992 (and uint8 on any single one of the large matrices alone already costs
+# up to 5e-3), so two bytes it is.
+QUANTIZATION = "uint16"
+MIN_COSINE = 0.9999
+TOOLS = ("tensorflow", "tensorflowjs", "sentencepiece", "numpy")
+
+
+def settings() -> dict:
+    """Everything besides the source files that decides the vectors."""
+    return {
+        "encoder_version": encoder.VERSION,
+        "graph_weights": QUANTIZATION,
+        "max_tokens": tokenize.MAX_TOKENS,
+    }
+
+
+def model_id(source_sha256: dict[str, str]) -> str:
+    blob = json.dumps({"source": source_sha256, "settings": settings()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def shipped_dense(dense: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The dense weights as TF.js will hold them after dequantising the shards."""
+    from tensorflowjs.quantization import QUANTIZATION_OPTION_TO_DTYPES as DTYPES
+    from tensorflowjs.quantization import dequantize_weights, quantize_weights
+
+    def round_trip(a: np.ndarray) -> np.ndarray:
+        # dequantize_weights computes codes * scale + min in float64 and rounds to
+        # float32 once, as tfjs does with doubles written into a Float32Array.
+        return dequantize_weights(*quantize_weights(a, DTYPES[QUANTIZATION]))
+
+    return {k: round_trip(v) for k, v in dense.items()}
+
+
+def is_current(expected_id: str, out: Path = OUT) -> bool:
+    try:
+        manifest = json.loads((out / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if manifest.get("model_id") != expected_id:
+        return False
+    return all((out / name).is_file() and (out / name).stat().st_size == size
+                for name, size in manifest.get("files", {}).items())
+
+
+def check_texts() -> list[str]:
+    """A few sentences per language from SIB-200 dev, plus short and odd ones."""
+    import csv
+
+    texts = ["", "a", "ok", "Buy milk", "Meeting at 10:30 with Ana 🙂", "x" * 300]
+    for tsv in sorted((ROOT.parent / "shared" / "data" / "sib200").glob("*/dev.tsv")):
+        with tsv.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:6]
+        texts += [row[2] for row in rows]
+    return texts
+
+
+def min_cosine(src: encoder.Source, dense: dict[str, np.ndarray], texts: list[str]) -> float:
+    id_rows = [tokenize.encode(t) for t in texts]
+    rows, mask = src.table.batch(id_rows)
+    ref = encoder.build(src.dense, src.eps)(rows, mask).numpy()
+    got = encoder.build(dense, src.eps)(rows, mask).numpy()
+    return float((ref * got).sum(axis=1).min())
+
+
+class Progress:
+    def __init__(self, steps: int) -> None:
+        self.steps, self.step, self.t0 = steps, 0, time.monotonic()
+
+    def __call__(self, what: str) -> None:
+        self.step += 1
+        elapsed = time.monotonic() - self.t0
+        print(f"[build_encoder] {self.step}/{self.steps} {what} ({elapsed:.1f}s)", flush=True)
+
+
+def build(sha: dict[str, str], out: Path = OUT) -> dict:
+    """Build from the checked source files whose hashes are `sha`."""
+    progress = Progress(6)
+    mid = model_id(sha)
+
+    progress("importing TensorFlow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+    from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model
+
+    progress("loading weights.npz")
+    src = encoder.load_source()
+    progress(f"checking {QUANTIZATION} weights against float32")
+    fidelity = min_cosine(src, shipped_dense(src.dense), check_texts())
+    if fidelity < MIN_COSINE:
+        raise RuntimeError(f"{QUANTIZATION} weights: min cosine {fidelity:.6f} < {MIN_COSINE}")
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="use-build-", dir=out.parent) as tmp:
+        stage = Path(tmp)
+        progress("exporting the SavedModel")
+        module = encoder.build(src.dense, src.eps)
+        tf.saved_model.save(module, str(stage / "saved_model"),
+                            signatures={"serving_default": module.__call__})
+        progress(f"converting to a TF.js graph model ({QUANTIZATION} weights)")
+        graph = stage / "graph"
+        convert_tf_saved_model(str(stage / "saved_model"), str(graph),
+                               quantization_dtype_map={QUANTIZATION: True})
+        progress("writing the token table and sp.model")
+        src.table.codes.tofile(stage / "table.bin")
+        shutil.copyfile(encoder.source_dir() / "sp.model", stage / "sp.model")
+        for old in out.iterdir():
+            if old.is_file():
+                old.unlink()
+        for f in [*graph.iterdir(), stage / "table.bin", stage / "sp.model"]:
+            os.replace(f, out / f.name)
+
+    manifest = {
+        "model_id": mid,
+        "source": {"package": encoder.SOURCE_PACKAGE, "version": encoder.SOURCE_VERSION,
+                   "sha256": sha},
+        "tools": {"python": platform.python_version(), **{t: version(t) for t in TOOLS}},
+        "settings": settings(),
+        "quantization": {"graph_weights": QUANTIZATION, "min_cosine_vs_float32": fidelity,
+                         "token_table": "uint8 codes; row r = code * scale[r % 17] + lo[r % 17]"},
+        "table": {"file": "table.bin", "rows": int(src.table.codes.shape[0]),
+                  "dim": encoder.EMB_DIM, "chunks": encoder.TABLE_CHUNKS,
+                  "scale": src.table.scale.tolist(), "lo": src.table.lo.tolist()},
+        "tokenizer": {"file": "sp.model", "bos": tokenize.BOS, "eos": tokenize.EOS},
+        "chunking": {"max_tokens": tokenize.MAX_TOKENS,
+                     "policy": "fewest equal chunks of at most max_tokens ids with BOS/EOS "
+                               "each; mean of chunk vectors, L2-normalised"},
+        "graph": {"file": "model.json", "inputs": {"rows": "float32 [B, T, 512]",
+                                                   "mask": "float32 [B, T]"},
+                  "output": "float32 [B, 512], L2-normalised"},
+        "files": {f.name: f.stat().st_size for f in sorted(out.iterdir())
+                  if f.is_file() and f.name != "manifest.json"},
+    }
+    tmp_manifest = out / "manifest.json.tmp"
+    tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp_manifest, out / "manifest.json")
+    print(f"[build_encoder] done: model_id {mid} in {out.relative_to(ROOT)}", flush=True)
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rebuild even when current")
+    args = parser.parse_args(argv)
+    sha = encoder.check_source()
+    mid = model_id(sha)
+    if not args.force and is_current(mid):
+        print(f"[build_encoder] webui/models/use is current (model_id {mid})")
+        return 0
+    build(sha)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
