@@ -1,0 +1,113 @@
+"""The js_api object: the only door from the webview into Python.
+
+pywebview exposes every public attribute of this object to JavaScript (and walks
+into public attributes that are objects), so everything but the bridge methods is
+private. Each method checks its arguments (desktop.validate), calls the store, and
+returns plain data or {"error": {"code", "message"}}; no traceback reaches the UI.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import webbrowser
+from collections.abc import Callable
+from typing import Any
+
+from desktop import validate
+from desktop.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+Reply = Any
+
+
+def _error(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _bridge(method: Callable[..., Reply]) -> Callable[..., Reply]:
+    """Turns wrong calls and failures into error replies, and logs what went wrong."""
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def reply(self: Api, *args: Any) -> Reply:
+        try:
+            signature.bind(self, *args)
+        except TypeError:
+            return _error("invalid", f"{method.__name__} was called with the wrong arguments.")
+        try:
+            return method(self, *args)
+        except validate.ValidationError as e:
+            log.info("%s refused: %s", method.__name__, e.message)
+            return _error(e.code, e.message)
+        except StoreError as e:
+            log.info("%s failed: %s (%s)", method.__name__, e.message, e.code)
+            return _error(e.code, e.message)
+        except Exception:
+            log.exception("%s failed", method.__name__)
+            return _error("internal", "Something went wrong inside Margin. Details are in the log.")
+
+    return reply
+
+
+class Api:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @_bridge
+    def list_notes(self, text: Any = "", tag: Any = None, limit: Any = 200, offset: Any = 0):
+        return self._store.list_notes(
+            text=validate.search_text(text),
+            tag=validate.optional_tag(tag),
+            limit=validate.limit(limit),
+            offset=validate.offset(offset),
+        )
+
+    @_bridge
+    def get_note(self, note_id: Any):
+        return self._store.get_note(validate.note_id(note_id))
+
+    @_bridge
+    def create_note(self, fields: Any = None):
+        return self._store.create_note(**validate.new_note(fields))
+
+    @_bridge
+    def save_note(self, note_id: Any, fields: Any):
+        return self._store.update_note(validate.note_id(note_id), **validate.note_fields(fields))
+
+    @_bridge
+    def delete_note(self, note_id: Any):
+        self._store.delete_note(validate.note_id(note_id))
+        return {"deleted": note_id}
+
+    @_bridge
+    def undo_delete(self, note_id: Any):
+        return self._store.undo_delete(validate.note_id(note_id))
+
+    @_bridge
+    def add_tag(self, note_id: Any, name: Any):
+        return self._store.add_tag(validate.note_id(note_id), validate.tag(name))
+
+    @_bridge
+    def remove_tag(self, note_id: Any, name: Any):
+        return self._store.remove_tag(validate.note_id(note_id), validate.tag(name))
+
+    @_bridge
+    def list_tags(self):
+        return self._store.list_tags()
+
+    @_bridge
+    def rename_tag(self, old: Any, new: Any):
+        self._store.rename_tag(validate.tag(old), validate.tag(new))
+        return self._store.list_tags()
+
+    @_bridge
+    def open_source(self, note_id: Any):
+        """Opens the note's source link in the system browser, never inside the app."""
+        url = self._store.get_note(validate.note_id(note_id))["source_url"]
+        if not url:
+            return _error("invalid", "This note has no source link.")
+        # The stored link passed validate.source_url, so it is http(s) only.
+        return {"opened": webbrowser.open(url, new=2)}

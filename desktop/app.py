@@ -1,0 +1,288 @@
+"""The running app: one instance per data dir, logging, the store and the window."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from desktop import logging_setup, paths
+
+log = logging.getLogger(__name__)
+
+WINDOW_TITLE = "Margin"
+# Must match the global that webui/app.js installs. It resolves to true, as
+# pywebview's callback path cannot carry undefined.
+_FLUSH_JS = (
+    "Promise.resolve(window.marginBeforeClose ? window.marginBeforeClose() : null).then(() => true)"
+)
+_FLUSH_TIMEOUT_S = 3.0
+_KNOCK = b"front\n"
+
+
+def run(data: Path) -> int:
+    """Runs Margin on `data` until its window closes; returns the exit status."""
+    _prepare_environment()
+    lock = InstanceLock(paths.lock_file(data))
+    if not lock.acquire():
+        return _defer_to_running_instance(data)
+    try:
+        logging_setup.configure(paths.log_file(data))
+        log.info("Margin starting with data in %s", data)
+        # Imported here so that `margin --version` and a refused second launch stay quick.
+        from desktop.store import Store
+
+        store = Store(paths.database_file(data))
+        try:
+            _Session(store, data).run()
+        finally:
+            store.close()
+        log.info("Margin closed")
+        return 0
+    finally:
+        lock.release()
+
+
+def _prepare_environment() -> None:
+    if sys.platform.startswith("linux"):
+        os.environ.setdefault("PYWEBVIEW_GUI", "qt")
+        # Chromium refuses to run its sandbox as root; only then is it switched off.
+        if os.geteuid() == 0:
+            os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+
+
+class InstanceLock:
+    """An OS lock on a file in the data dir; the OS drops it if the process dies."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._file: TextIO | None = None
+
+    def acquire(self) -> bool:
+        handle = open(self._path, "a+")  # noqa: SIM115 - held open for the app's lifetime
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the descriptor releases the lock
+            self._file = None
+
+
+def _defer_to_running_instance(data: Path) -> int:
+    holder = _read_instance_file(data)
+    brought_forward = holder is not None and _knock(holder.get("port"))
+    who = f" (process {holder['pid']})" if holder and "pid" in holder else ""
+    message = f"Margin is already running with the data folder {data}{who}."
+    if brought_forward:
+        message += " Its window was brought to the front."
+    else:
+        message += " Switch to its window, or close it before starting Margin again."
+    print(message, file=sys.stderr)
+    return 1
+
+
+def _read_instance_file(data: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(paths.instance_file(data).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _knock(port: Any) -> bool:
+    if not isinstance(port, int):
+        return False
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+            conn.sendall(_KNOCK)
+            return conn.recv(16) == b"ok\n"
+    except OSError:
+        return False
+
+
+class _FrontDoor:
+    """A loopback port where a second launch asks this instance to come to the front."""
+
+    def __init__(self, on_knock: Callable[[], None]) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._server.getsockname()[1]
+        self._on_knock = on_knock
+        threading.Thread(target=self._serve, name="front-door", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            conn, _ = self._server.accept()
+            with conn:
+                conn.settimeout(2)
+                try:
+                    if conn.recv(len(_KNOCK)) != _KNOCK:
+                        continue
+                    log.info("a second launch asked for the window")
+                    self._on_knock()
+                    conn.sendall(b"ok\n")
+                except Exception:
+                    log.exception("could not bring the window to the front")
+
+
+class _QtGuiThread:
+    """Runs callables on Qt's GUI thread (widgets are only safe there) and waits."""
+
+    def __init__(self) -> None:
+        from qtpy.QtCore import QObject, Signal, Slot
+
+        # Created on the main thread, so queued signals land in Qt's event loop there.
+        class Caller(QObject):
+            request = Signal(object)
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.request.connect(self.run)
+
+            @Slot(object)
+            def run(self, job: Callable[[], None]) -> None:
+                job()
+
+        self._caller = Caller()
+
+    def __call__(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+        done = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def job() -> None:
+            try:
+                outcome["value"] = fn()
+            except Exception as e:
+                outcome["error"] = e
+            finally:
+                done.set()
+
+        self._caller.request.emit(job)
+        if not done.wait(timeout):
+            raise TimeoutError("the GUI thread did not answer")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+
+class _Session:
+    """One window over one store, from start to a clean close."""
+
+    def __init__(self, store: Any, data: Path) -> None:
+        import webview
+
+        from desktop.api import Api
+
+        self._webview = webview
+        self._data = data
+        self._may_close = threading.Event()
+        self._closing = threading.Lock()
+        webview.settings["ALLOW_FILE_URLS"] = False
+        webview.settings["OPEN_EXTERNAL_LINKS_IN_BROWSER"] = True
+        self._window = webview.create_window(
+            WINDOW_TITLE,
+            url=str(paths.webui_dir() / "index.html"),
+            js_api=Api(store),
+            width=1200,
+            height=780,
+            min_size=(760, 480),
+            text_select=True,
+            background_color="#F7F6F2",
+        )
+        self._window.events.closing += self._on_closing
+        self._gui = _QtGuiThread() if os.environ.get("PYWEBVIEW_GUI") == "qt" else None
+
+    def run(self) -> None:
+        door = _FrontDoor(self._bring_to_front)
+        instance = paths.instance_file(self._data)
+        instance.write_text(json.dumps({"pid": os.getpid(), "port": door.port}), "utf-8")
+        # A thread, because destroy() waits for the window to be shown, and the
+        # handler runs on the GUI thread that shows it.
+        signal.signal(
+            signal.SIGTERM,
+            lambda *_: threading.Thread(target=self.close, name="sigterm", daemon=True).start(),
+        )
+        try:
+            # http_server: webui/ comes from pywebview's own server on 127.0.0.1.
+            self._webview.start(
+                self._after_start,
+                gui=os.environ.get("PYWEBVIEW_GUI"),
+                http_server=True,
+                private_mode=True,
+            )
+        finally:
+            instance.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Closes the window the way the user would, letting the page save first."""
+        self._window.destroy()
+
+    def _after_start(self) -> None:
+        from desktop import control
+
+        path = control.socket_path()
+        if path is not None:
+            control.serve(path, self._window, self.close, self._on_gui)
+
+    def _on_gui(self, fn: Callable[[], Any]) -> Any:
+        if self._gui is None:
+            raise RuntimeError("GUI-thread calls need the Qt backend")
+        return self._gui(fn)
+
+    def _bring_to_front(self) -> None:
+        if self._gui is None:
+            self._window.restore()
+            return
+
+        def front() -> None:
+            from qtpy.QtCore import Qt
+
+            native = self._window.native
+            native.setWindowState(native.windowState() & ~Qt.WindowState.WindowMinimized)
+            native.show()
+            native.raise_()
+            native.activateWindow()
+
+        self._gui(front)
+
+    def _on_closing(self) -> bool | None:
+        # Runs on the GUI thread, which must stay free for the page to answer; so the
+        # first close request is refused, the page saves, then the window closes again.
+        if self._may_close.is_set():
+            return None
+        if self._closing.acquire(blocking=False):
+            threading.Thread(target=self._save_then_close, name="closing", daemon=True).start()
+        return False
+
+    def _save_then_close(self) -> None:
+        saved = threading.Event()
+        if self._window.events.loaded.is_set():
+            try:
+                self._window.evaluate_js(_FLUSH_JS, callback=lambda _: saved.set())
+            except Exception:
+                log.exception("the page could not save before closing")
+            if not saved.wait(_FLUSH_TIMEOUT_S):
+                log.warning("closing without the page's last save (it did not answer)")
+        self._may_close.set()
+        with contextlib.suppress(Exception):
+            self._window.destroy()

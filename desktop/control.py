@@ -1,0 +1,81 @@
+"""Test-only control channel: lets a test process drive the real window.
+
+Off unless MARGIN_TEST_CONTROL names a Unix socket path. One JSON request per line,
+one JSON answer per line:
+  {"js": "<expression>"}     -> {"result": <value>}  (window.evaluate_js)
+  {"screenshot": "<path>"}   -> {"result": "<path>"} (Qt grab of the window, PNG)
+  {"quit": true}             -> {"result": true}     (closes as a user would, saving first)
+Anything that fails answers {"error": "<message>"}.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socketserver
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import webview
+
+ENV = "MARGIN_TEST_CONTROL"
+log = logging.getLogger(__name__)
+
+
+def socket_path() -> Path | None:
+    value = os.environ.get(ENV)
+    return Path(value) if value else None
+
+
+GuiCall = Callable[[Callable[[], Any]], Any]
+
+
+def serve(path: Path, window: webview.Window, close: Callable[[], None], on_gui: GuiCall) -> None:
+    """Answers requests on `path` from a daemon thread until the process ends.
+
+    `on_gui(fn)` runs fn on the GUI thread and returns its result (Qt widgets are
+    only safe there).
+    """
+    path.unlink(missing_ok=True)
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            for line in self.rfile:
+                answer = _answer(line, window, close, on_gui)
+                self.wfile.write(json.dumps(answer).encode("utf-8") + b"\n")
+                self.wfile.flush()
+
+    server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="test-control", daemon=True).start()
+    log.warning("test control channel listening on %s", path)
+
+
+def _answer(
+    line: bytes, window: webview.Window, close: Callable[[], None], on_gui: GuiCall
+) -> dict[str, Any]:
+    try:
+        request = json.loads(line)
+        if "js" in request:
+            return {"result": window.evaluate_js(request["js"])}
+        if "screenshot" in request:
+            return {"result": _screenshot(window, request["screenshot"], on_gui)}
+        if request.get("quit"):
+            close()
+            return {"result": True}
+        return {"error": f"unknown request: {sorted(request)}"}
+    except webview.JavascriptException as e:
+        return {"error": f"JavaScript error: {e}"}
+    except Exception as e:
+        log.exception("control request failed")
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+def _screenshot(window: webview.Window, target: str, on_gui: GuiCall) -> str:
+    saved = on_gui(lambda: window.native.grab().save(target, "PNG"))
+    if not saved:
+        raise OSError(f"could not save a screenshot to {target}")
+    return target

@@ -1,0 +1,27 @@
+"""Logging for the app: a rotating file in the data dir, warnings also on stderr."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+
+
+def configure(log_path: Path) -> None:
+    file_handler = logging.handlers.RotatingFileHandler(
+        log_path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+    )
+    file_handler.setFormatter(logging.Formatter(_FORMAT))
+    console = logging.StreamHandler()
+    console.setLevel(logging.WARNING)
+    console.setFormatter(logging.Formatter("margin: %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    root.addHandler(file_handler)
+    root.addHandler(console)
+    # pywebview adds its own stderr handler at import unless its logger already has
+    # one; this one keeps its records flowing to ours only (file, warnings on stderr).
+    logging.getLogger("pywebview").addHandler(logging.NullHandler())
+    logging.captureWarnings(True)

@@ -1,0 +1,149 @@
+"""Checks on every value that arrives from the webview, before it reaches storage.
+
+Each function returns the cleaned value or raises ValidationError with a message a
+person can read in the status bar.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+MAX_TITLE_CHARS = 500
+MAX_BODY_BYTES = 1_000_000
+MAX_TAG_CHARS = 64
+MAX_URL_CHARS = 2048
+MAX_SEARCH_CHARS = 1000
+MAX_LIST_LIMIT = 1000
+MAX_TAGS_PER_NOTE = 100
+NOTE_FIELDS = ("title", "body", "source_url")
+
+
+class ValidationError(ValueError):
+    code = "invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"The {what} must be text.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates can come from JS strings; SQLite cannot store them.
+        raise ValidationError(f"The {what} contains characters that cannot be saved.") from None
+    return value
+
+
+def note_id(value: Any) -> int:
+    # bool is an int subclass, and true/false must not pass for note 1/0.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("A note id must be a whole number.")
+    if value <= 0:
+        raise ValidationError("A note id must be a positive number.")
+    return value
+
+
+def title(value: Any) -> str:
+    value = _text(value, "title")
+    if len(value) > MAX_TITLE_CHARS:
+        raise ValidationError(f"The title is too long (at most {MAX_TITLE_CHARS} characters).")
+    return value
+
+
+def body(value: Any) -> str:
+    value = _text(value, "note text")
+    if len(value.encode("utf-8")) > MAX_BODY_BYTES:
+        raise ValidationError("The note is too long (at most 1 MB of text).")
+    return value
+
+
+def tag(value: Any) -> str:
+    value = " ".join(_text(value, "tag").split())
+    if not value:
+        raise ValidationError("A tag cannot be empty.")
+    if len(value) > MAX_TAG_CHARS:
+        raise ValidationError(f"A tag can have at most {MAX_TAG_CHARS} characters.")
+    return value
+
+
+def tags(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise ValidationError("Tags must be a list.")
+    if len(value) > MAX_TAGS_PER_NOTE:
+        raise ValidationError(f"A note can have at most {MAX_TAGS_PER_NOTE} tags.")
+    return [tag(item) for item in value]
+
+
+def optional_tag(value: Any) -> str | None:
+    return None if value is None else tag(value)
+
+
+def source_url(value: Any) -> str | None:
+    """An http(s) address, or None to clear it (an empty string clears it too)."""
+    if value is None:
+        return None
+    value = _text(value, "source link").strip()
+    if not value:
+        return None
+    if len(value) > MAX_URL_CHARS:
+        raise ValidationError(f"The source link is too long (at most {MAX_URL_CHARS} characters).")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValidationError("The source link is not a valid web address.") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValidationError(
+            "The source link must be a web address starting with http:// or https://."
+        )
+    return value
+
+
+def search_text(value: Any) -> str:
+    value = _text(value, "search text")
+    if len(value) > MAX_SEARCH_CHARS:
+        raise ValidationError(
+            f"The search text is too long (at most {MAX_SEARCH_CHARS} characters)."
+        )
+    return value
+
+
+def limit(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIST_LIMIT:
+        raise ValidationError(f"The list size must be a whole number from 1 to {MAX_LIST_LIMIT}.")
+    return value
+
+
+def offset(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError("The list offset must be a whole number, zero or more.")
+    return value
+
+
+_FIELD_CHECKS = {"title": title, "body": body, "source_url": source_url}
+
+
+def note_fields(value: Any) -> dict[str, Any]:
+    """A dict with some of title, body, source_url; unknown keys are refused."""
+    if not isinstance(value, dict):
+        raise ValidationError("Note fields must be an object.")
+    unknown = sorted(set(value) - set(NOTE_FIELDS))
+    if unknown:
+        raise ValidationError(f"Unknown note field: {', '.join(map(str, unknown))}.")
+    return {key: _FIELD_CHECKS[key](item) for key, item in value.items()}
+
+
+def new_note(value: Any) -> dict[str, Any]:
+    """Fields for a new note: note_fields plus an optional list of tags."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError("Note fields must be an object.")
+    fields = dict(value)
+    tag_names = fields.pop("tags", [])
+    checked = note_fields(fields)
+    checked["tags"] = tags(tag_names)
+    return checked
