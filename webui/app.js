@@ -1,0 +1,338 @@
+// Wiring only: the state, the events, and which view renders what.
+import { api, BridgeError } from "./bridge.js";
+import { Editor } from "./views/editor.js";
+import { wireFilterBox } from "./views/filterBox.js";
+import { focusSelectedRow, renderListCount, renderNoteList } from "./views/noteList.js";
+import { StatusBar } from "./views/statusBar.js";
+import { renderTagSidebar } from "./views/tagSidebar.js";
+import { Toast } from "./views/toast.js";
+
+const SAVE_DELAY_MS = 400;
+const $ = (id) => document.getElementById(id);
+
+const state = { notes: [], tags: [], text: "", tag: null };
+const status = new StatusBar(document);
+const toast = new Toast(document);
+const noteList = $("note-list");
+const editor = new Editor(document, {
+  onEdit: scheduleSave,
+  onSourceCommit: () => saveSourceLink().catch(report),
+  onOpenSource: () => api.openSource(editor.noteId).catch(report),
+  onAddTag: (name) => addTag(name).catch(report),
+  onRemoveTag: (name) => removeTag(name).catch(report),
+});
+const filter = wireFilterBox($("filter"), {
+  onChange: (text) => {
+    state.text = text;
+    refreshList().catch(report);
+  },
+  onSubmit: () => openFirst().catch(report),
+  onLeave: () => focusSelectedRow(noteList),
+});
+
+// ---------------------------------------------------------------- messages
+
+const PLAIN = {
+  not_found: "That note or tag no longer exists.",
+};
+
+function report(error) {
+  if (error instanceof BridgeError) {
+    status.showMessage(PLAIN[error.code] ?? error.message, "error");
+  } else {
+    console.error(error);
+    status.showMessage("Something went wrong in the window. Please try again.", "error");
+  }
+}
+
+function quoted(text, max = 60) {
+  const short = text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return `“${short}”`;
+}
+
+// ---------------------------------------------------------------- saving
+
+// Fields typed into since the last save; sent together after a pause in typing.
+let pending = new Set();
+let saveTimer = null;
+let inFlight = null;
+
+function scheduleSave(field) {
+  pending.add(field);
+  status.setSaveState("saving");
+  clearTimeout(saveTimer);
+  saveTimer = setTimeout(() => save().catch(report), SAVE_DELAY_MS);
+}
+
+/** Saves what is pending now; saves never overlap, so they land in typing order. */
+async function save() {
+  clearTimeout(saveTimer);
+  saveTimer = null;
+  while (inFlight) await inFlight;
+  const id = editor.noteId;
+  if (id === null || pending.size === 0) return;
+  const fields = Object.fromEntries([...pending].map((field) => [field, editor.value(field)]));
+  pending = new Set();
+  inFlight = sendSave(id, fields);
+  try {
+    await inFlight;
+  } finally {
+    inFlight = null;
+  }
+}
+
+async function sendSave(id, fields) {
+  try {
+    editor.update(await api.saveNote(id, fields));
+    if (pending.size === 0) status.setSaveState("saved");
+  } catch (error) {
+    // Typed text stays in the editor and goes out again with the next save.
+    if (editor.noteId === id) Object.keys(fields).forEach((field) => pending.add(field));
+    status.setSaveState("failed");
+    report(error);
+    return;
+  }
+  await refreshList();
+}
+
+/** Before the editor shows another note: save, and forget what could not be saved. */
+async function settle() {
+  await save();
+  pending = new Set();
+}
+
+async function saveSourceLink() {
+  const id = editor.noteId;
+  if (id === null) return;
+  await save();
+  status.setSaveState("saving");
+  try {
+    editor.update(await api.saveNote(id, { source_url: editor.value("source_url") }));
+    status.setSaveState("saved");
+  } catch (error) {
+    status.setSaveState("failed");
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- list and tags
+
+let listRequest = 0;
+
+async function refreshList() {
+  const ticket = ++listRequest;
+  const notes = await api.listNotes(state.text, state.tag);
+  if (ticket !== listRequest) return; // a newer filter already asked
+  state.notes = notes;
+  renderList();
+}
+
+function renderList() {
+  renderNoteList(noteList, state.notes, editor.noteId, (id) => openNote(id).catch(report));
+  renderListCount($("list-count"), state.notes.length, state.text, state.tag);
+}
+
+async function refreshTags() {
+  state.tags = await api.listTags();
+  const active = state.tag?.toLocaleLowerCase();
+  if (active && !state.tags.some((tag) => tag.name.toLocaleLowerCase() === active)) {
+    state.tag = null; // the tag is gone (renamed away, or its last note deleted)
+    await refreshList();
+  }
+  renderTags();
+}
+
+function renderTags() {
+  renderTagSidebar($("tag-list"), state.tags, state.tag, {
+    onSelect: (name) => selectTag(name).catch(report),
+    onRename: (oldName, newName) => renameTag(oldName, newName).catch(report),
+  });
+  editor.setKnownTags(state.tags);
+}
+
+async function selectTag(name) {
+  state.tag = name;
+  renderTags();
+  await refreshList();
+}
+
+async function renameTag(oldName, newName) {
+  const oldFold = oldName.toLocaleLowerCase();
+  const newFold = newName.toLocaleLowerCase();
+  const merges = newFold !== oldFold
+    && state.tags.some((tag) => tag.name.toLocaleLowerCase() === newFold);
+  await settle();
+  await api.renameTag(oldName, newName);
+  if (state.tag?.toLocaleLowerCase() === oldFold) state.tag = newName;
+  await refreshTags();
+  await refreshList();
+  if (editor.noteId !== null) editor.update(await api.getNote(editor.noteId));
+  status.showMessage(merges
+    ? `Merged ${quoted(oldName)} into ${quoted(newName)}.`
+    : `Renamed ${quoted(oldName)} to ${quoted(newName)}.`);
+}
+
+async function addTag(name) {
+  const id = editor.noteId;
+  if (id === null) return;
+  editor.update(await api.addTag(id, name));
+  editor.clearTagInput();
+  await refreshTags();
+  await refreshList();
+}
+
+async function removeTag(name) {
+  const id = editor.noteId;
+  if (id === null) return;
+  editor.update(await api.removeTag(id, name));
+  await refreshTags();
+  await refreshList();
+}
+
+// ---------------------------------------------------------------- notes
+
+let openRequest = 0;
+
+async function openNote(id) {
+  if (id === editor.noteId) return;
+  const ticket = ++openRequest;
+  await settle();
+  const note = await api.getNote(id);
+  if (ticket !== openRequest) return; // another note was asked for meanwhile
+  editor.show(note);
+  status.setSaveState("");
+  renderList();
+}
+
+async function openFirst() {
+  if (state.notes.length === 0) return;
+  await openNote(state.notes[0].id);
+  editor.focusBody();
+}
+
+async function step(delta) {
+  if (state.notes.length === 0) return;
+  const here = state.notes.findIndex((note) => note.id === editor.noteId);
+  const there = here === -1
+    ? (delta > 0 ? 0 : state.notes.length - 1)
+    : Math.min(Math.max(here + delta, 0), state.notes.length - 1);
+  const listHadFocus = noteList.contains(document.activeElement);
+  await openNote(state.notes[there].id);
+  if (listHadFocus) focusSelectedRow(noteList);
+}
+
+async function newNote() {
+  await settle();
+  filter.clear();
+  state.text = "";
+  // A new note made while a tag is selected carries that tag, so it stays in view.
+  const note = await api.createNote(state.tag ? { tags: [state.tag] } : {});
+  editor.show(note);
+  status.setSaveState("");
+  await refreshList();
+  if (state.tag) await refreshTags();
+  editor.focusTitle();
+}
+
+async function deleteCurrent() {
+  const id = editor.noteId;
+  if (id === null) return;
+  await settle();
+  const title = editor.value("title") || "Untitled";
+  const index = state.notes.findIndex((note) => note.id === id);
+  await api.deleteNote(id);
+  editor.hide();
+  status.setSaveState("");
+  await refreshList();
+  await refreshTags();
+  const next = state.notes[Math.min(Math.max(index, 0), state.notes.length - 1)];
+  if (next) {
+    await openNote(next.id);
+    focusSelectedRow(noteList);
+  }
+  toast.show(`Deleted ${quoted(title)}.`, () => undoDelete(id).catch(report));
+}
+
+async function undoDelete(id) {
+  await settle();
+  const note = await api.undoDelete(id);
+  editor.show(note);
+  status.setSaveState("");
+  await refreshList();
+  await refreshTags();
+  status.showMessage(`Restored ${quoted(note.title || "Untitled")}.`);
+}
+
+// ---------------------------------------------------------------- keyboard
+
+function isTextField(target) {
+  return target instanceof HTMLElement
+    && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+function shortcut(event) {
+  const mod = event.ctrlKey || event.metaKey;
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  if (mod && !event.altKey && !event.shiftKey && key === "n") return newNote;
+  if (mod && !event.altKey && key === "f") return () => filter.focus();
+  if (key === "/" && !mod && !event.altKey && !isTextField(event.target)) {
+    return () => filter.focus();
+  }
+  if (event.altKey && !mod && key === "ArrowDown") return () => step(1);
+  if (event.altKey && !mod && key === "ArrowUp") return () => step(-1);
+  if (mod && !event.altKey && key === "t" && editor.noteId !== null) {
+    return () => editor.focusTagInput();
+  }
+  if (mod && key === "Delete") return deleteCurrent;
+  if (mod && !event.shiftKey && key === "z" && toast.isUp) return () => toast.runAction();
+  return null;
+}
+
+document.addEventListener("keydown", (event) => {
+  const action = shortcut(event);
+  if (!action) return;
+  event.preventDefault();
+  Promise.resolve(action()).catch(report);
+});
+
+noteList.addEventListener("keydown", (event) => {
+  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    step(event.key === "ArrowDown" ? 1 : -1).catch(report);
+  } else if (event.key === "Enter") {
+    event.preventDefault();
+    editor.focusBody();
+  }
+});
+
+$("new-note").addEventListener("click", () => newNote().catch(report));
+$("delete-note").addEventListener("click", () => deleteCurrent().catch(report));
+
+// ---------------------------------------------------------------- never navigate
+
+// The page is the app: links and dropped files or URLs must not replace it.
+document.addEventListener("click", (event) => {
+  if (event.target instanceof Element && event.target.closest("a[href]")) event.preventDefault();
+}, true);
+for (const type of ["dragover", "drop"]) {
+  document.addEventListener(type, (event) => {
+    const textIntoField = isTextField(event.target)
+      && !event.dataTransfer?.types.includes("Files");
+    if (!textIntoField) event.preventDefault();
+  });
+}
+
+// ---------------------------------------------------------------- start
+
+// desktop/app.py calls this when the window is closing, and waits for it.
+window.marginBeforeClose = () => save();
+
+async function start() {
+  await Promise.all([refreshList(), refreshTags()]);
+  if (state.notes.length > 0) await openNote(state.notes[0].id);
+  else renderList();
+  document.body.dataset.ready = "true";
+}
+
+start().catch(report);

@@ -1,0 +1,50 @@
+// The one place that calls window.pywebview.api (desktop/api.py). Every call
+// resolves with data or rejects with a BridgeError carrying a plain message.
+
+export class BridgeError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = "BridgeError";
+    this.code = code;
+  }
+}
+
+// pywebview injects window.pywebview after the page loads, then fires this event.
+const ready = new Promise((resolve) => {
+  if (window.pywebview?.api?.list_notes) resolve();
+  else window.addEventListener("pywebviewready", () => resolve(), { once: true });
+});
+
+export async function call(method, ...args) {
+  await ready;
+  const fn = window.pywebview.api[method];
+  if (typeof fn !== "function") {
+    throw new BridgeError("internal", `Margin has no “${method}” action.`);
+  }
+  let reply;
+  try {
+    reply = await fn(...args);
+  } catch (error) {
+    // Only reached if Python raised past api.py's guard; details are in its log.
+    console.error(method, error);
+    throw new BridgeError("internal", "Something went wrong inside Margin. Details are in the log.");
+  }
+  if (reply !== null && typeof reply === "object" && "error" in reply) {
+    throw new BridgeError(reply.error.code, reply.error.message);
+  }
+  return reply;
+}
+
+export const api = {
+  listNotes: (text = "", tag = null) => call("list_notes", text, tag),
+  getNote: (id) => call("get_note", id),
+  createNote: (fields = {}) => call("create_note", fields),
+  saveNote: (id, fields) => call("save_note", id, fields),
+  deleteNote: (id) => call("delete_note", id),
+  undoDelete: (id) => call("undo_delete", id),
+  addTag: (id, name) => call("add_tag", id, name),
+  removeTag: (id, name) => call("remove_tag", id, name),
+  listTags: () => call("list_tags"),
+  renameTag: (oldName, newName) => call("rename_tag", oldName, newName),
+  openSource: (id) => call("open_source", id),
+};
