@@ -1,0 +1,151 @@
+"""The notes database schema as a list of forward migrations.
+
+Migration N takes a database from `PRAGMA user_version` N-1 to N. A released
+migration is never edited: a change to the schema is a new migration at the end.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+_INITIAL_SCHEMA = (
+    """
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        source_url TEXT,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        deleted INTEGER
+    )
+    """,
+    # The note list's order; partial, so the trash never slows the list down.
+    "CREATE INDEX notes_live_by_updated ON notes (updated DESC, id DESC) WHERE deleted IS NULL",
+    "CREATE INDEX notes_trash_by_deleted ON notes (deleted) WHERE deleted IS NOT NULL",
+    # `fold` is the case-folded name (computed in Python, which folds all of
+    # Unicode; SQLite's NOCASE folds ASCII only), so uniqueness ignores case.
+    """
+    CREATE TABLE tags (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        fold TEXT NOT NULL UNIQUE
+    )
+    """,
+    """
+    CREATE TABLE note_tags (
+        note_id INTEGER NOT NULL REFERENCES notes (id) ON DELETE CASCADE,
+        tag_id INTEGER NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+        origin TEXT NOT NULL CHECK (origin IN ('user', 'accepted')),
+        added INTEGER NOT NULL,
+        PRIMARY KEY (note_id, tag_id)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX note_tags_by_tag ON note_tags (tag_id, note_id)",
+    # A tag lives as long as some note (live or in the trash) carries it.
+    """
+    CREATE TRIGGER note_tags_drop_orphan_tag AFTER DELETE ON note_tags
+    WHEN NOT EXISTS (SELECT 1 FROM note_tags WHERE tag_id = old.tag_id)
+    BEGIN
+        DELETE FROM tags WHERE id = old.tag_id;
+    END
+    """,
+    """
+    CREATE TABLE embeddings (
+        note_id INTEGER PRIMARY KEY REFERENCES notes (id) ON DELETE CASCADE,
+        model_id TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        vector BLOB NOT NULL
+    )
+    """,
+    # The full-text index covers live notes only; its content is this view so
+    # that FTS5's 'rebuild' and 'integrity-check' agree with what is indexed.
+    "CREATE VIEW live_notes AS SELECT id, title, body FROM notes WHERE deleted IS NULL",
+    """
+    CREATE VIRTUAL TABLE notes_fts USING fts5 (
+        title, body,
+        content = 'live_notes', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER notes_fts_after_insert AFTER INSERT ON notes
+    WHEN new.deleted IS NULL
+    BEGIN
+        INSERT INTO notes_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+    END
+    """,
+    """
+    CREATE TRIGGER notes_fts_after_delete AFTER DELETE ON notes
+    WHEN old.deleted IS NULL
+    BEGIN
+        INSERT INTO notes_fts (notes_fts, rowid, title, body)
+        VALUES ('delete', old.id, old.title, old.body);
+    END
+    """,
+    # Moving to the trash and back is an update of `deleted`, so one trigger
+    # covers edits, deletes and undos.
+    """
+    CREATE TRIGGER notes_fts_after_update AFTER UPDATE OF title, body, deleted ON notes
+    BEGIN
+        INSERT INTO notes_fts (notes_fts, rowid, title, body)
+        SELECT 'delete', old.id, old.title, old.body WHERE old.deleted IS NULL;
+        INSERT INTO notes_fts (rowid, title, body)
+        SELECT new.id, new.title, new.body WHERE new.deleted IS NULL;
+    END
+    """,
+)
+
+# The tagger's accept/reject record, which later tagger work learns from.
+_SUGGESTION_FEEDBACK = (
+    """
+    CREATE TABLE suggestion_feedback (
+        id INTEGER PRIMARY KEY,
+        note_id INTEGER NOT NULL REFERENCES notes (id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('accepted', 'rejected')),
+        source TEXT NOT NULL,
+        confidence REAL,
+        at INTEGER NOT NULL
+    )
+    """,
+    "CREATE INDEX suggestion_feedback_by_note ON suggestion_feedback (note_id, at)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_INITIAL_SCHEMA, _SUGGESTION_FEEDBACK)
+LATEST_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(Exception):
+    """The file was written by a newer Margin; opening it could damage it."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database up to LATEST_VERSION; returns the version it is at.
+
+    `conn` must be in autocommit mode (isolation_level=None). Each migration
+    runs in its own transaction together with its version bump, and the
+    version is read inside that transaction, so two processes opening the same
+    old file at once cannot both apply a migration.
+    """
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > LATEST_VERSION:
+                raise SchemaTooNew(
+                    f"database schema version {version} is newer than this app's "
+                    f"{LATEST_VERSION}"
+                )
+            if version == LATEST_VERSION:
+                conn.execute("COMMIT")
+                return version
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise

@@ -1,0 +1,641 @@
+"""Margin's notes database: notes, tags, vectors and full-text search in one SQLite file.
+
+One connection serves every thread, behind a lock: pywebview runs each js_api
+call on a fresh thread, so per-thread connections would pile up unclosed.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+import re
+import sqlite3
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal, TypedDict
+
+from desktop import migrations
+
+log = logging.getLogger(__name__)
+
+TRASH_KEEP_MS = 30 * 24 * 60 * 60 * 1000
+VECTOR_DIMENSIONS = 512
+VECTOR_BYTES = VECTOR_DIMENSIONS * 4
+SNIPPET_CHARS = 140
+BUSY_TIMEOUT_MS = 5000
+ORIGINS = ("user", "accepted")
+
+# The note list reads this much of each body to make a snippet, not the whole body.
+_SNIPPET_SOURCE_CHARS = 1000
+# A filter word takes part only if it holds a letter or a digit; anything else
+# would tokenize to nothing in FTS5's unicode61 tokenizer.
+_WORD_CHARACTER = re.compile(r"[^\W_]")
+
+
+class NoteTag(TypedDict):
+    name: str
+    origin: Literal["user", "accepted"]
+    added: int
+
+
+class Note(TypedDict):
+    id: int
+    title: str
+    body: str
+    source_url: str | None
+    created: int
+    updated: int
+    content_hash: str
+    tags: list[NoteTag]
+
+
+class Summary(TypedDict):
+    id: int
+    title: str
+    snippet: str
+    updated: int
+    tags: list[str]
+
+
+class TagCount(TypedDict):
+    name: str
+    count: int
+
+
+class Embedding(TypedDict):
+    vector: bytes
+    model_id: str
+    content_hash: str
+
+
+class EmbeddingJob(TypedDict):
+    id: int
+    text: str
+    content_hash: str
+
+
+class StoreError(Exception):
+    """A failure the caller can report: `code` is stable, `message` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class NotFound(StoreError):
+    def __init__(self, message: str) -> None:
+        super().__init__("not_found", message)
+
+
+class Invalid(StoreError):
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid", message)
+
+
+class _Unchanged(enum.Enum):
+    UNCHANGED = "unchanged"
+
+
+# update_note's default for source_url, where None means "clear it".
+UNCHANGED = _Unchanged.UNCHANGED
+
+
+def content_text(title: str, body: str) -> str:
+    """The text that gets embedded and hashed; the only definition of it."""
+    return title + "\n\n" + body
+
+
+def content_hash(title: str, body: str) -> str:
+    return hashlib.sha256(content_text(title, body).encode("utf-8")).hexdigest()
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def clean_tag_name(name: object) -> str:
+    """Strip a tag name and collapse its inner whitespace to single spaces."""
+    if not isinstance(name, str):
+        raise Invalid("a tag name must be a string")
+    cleaned = " ".join(_checked_text(name, "tag name").split())
+    if not cleaned:
+        raise Invalid("a tag name needs at least one visible character")
+    return cleaned
+
+
+def _fold(clean_name: str) -> str:
+    return unicodedata.normalize("NFC", clean_name.casefold())
+
+
+def _tag_sort_key(name: str) -> tuple[str, str, str]:
+    """Order ignoring case, and accents at first, so "Élan" sorts with the E's."""
+    fold = _fold(name)
+    bare = "".join(c for c in unicodedata.normalize("NFD", fold) if not unicodedata.combining(c))
+    return bare, fold, name
+
+
+def _checked_text(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Invalid(f"{field} is not valid Unicode text") from exc
+    return value
+
+
+def _checked_id(note_id: object) -> int:
+    if not isinstance(note_id, int) or isinstance(note_id, bool):
+        raise Invalid("a note id must be an integer")
+    return note_id
+
+
+def _checked_count(value: object, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise Invalid(f"{field} must be a non-negative integer")
+    return value
+
+
+def _checked_url(source_url: object) -> str | None:
+    return None if source_url is None else _checked_text(source_url, "source_url")
+
+
+def _checked_origin(origin: object) -> str:
+    if origin not in ORIGINS:
+        raise Invalid(f"a tag origin must be one of {', '.join(ORIGINS)}")
+    return str(origin)
+
+
+def fts_query(text: str) -> str:
+    """The FTS5 query for a filter box text; "" when the text filters nothing.
+
+    Each whitespace-separated word becomes a quoted FTS5 string, so FTS syntax
+    (quotes, *, parentheses, AND/OR/NOT/NEAR, column filters) is plain text.
+    Every word must match; the last one as a prefix, so the list narrows while
+    typing. Words without a letter or digit are left out.
+    """
+    words = [word for word in text.split() if _WORD_CHARACTER.search(word)]
+    if not words:
+        return ""
+    phrases = ['"' + word.replace('"', '""') + '"' for word in words]
+    phrases[-1] += "*"
+    return " ".join(phrases)
+
+
+def _snippet(body_start: str) -> str:
+    line = " ".join(body_start.split())
+    if len(line) <= SNIPPET_CHARS:
+        return line
+    cut = line[:SNIPPET_CHARS]
+    space = cut.rfind(" ")
+    if space > SNIPPET_CHARS // 2:
+        cut = cut[:space]
+    return cut + "…"
+
+
+class Store:
+    def __init__(self, db_path: Path, *, clock: Callable[[], int] = now_ms) -> None:
+        """Open (creating if needed) and migrate the database, then purge old trash.
+
+        `clock` returns the time in milliseconds since the Unix epoch; tests pass
+        their own to move time without sleeping.
+        """
+        self._clock = clock
+        self._lock = threading.RLock()
+        conn = sqlite3.connect(
+            db_path,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                log.warning("SQLite refused WAL mode for %s (got %r)", db_path, mode)
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrations.migrate(conn)
+        except migrations.SchemaTooNew as exc:
+            conn.close()
+            raise StoreError("schema_too_new", str(exc)) from exc
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError("storage", f"cannot open {db_path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._conn: sqlite3.Connection | None = conn
+        self._purge_trash()
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """One transaction under the lock; SQLite failures surface as StoreError."""
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise StoreError("closed", "the store is closed")
+            try:
+                # IMMEDIATE takes the write lock up front, so another process
+                # holding it makes us wait (busy_timeout) instead of failing
+                # half-way through.
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError("storage", f"database error: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is None:
+                return
+            try:
+                self._conn.execute("PRAGMA optimize")
+            finally:
+                self._conn.close()
+                self._conn = None
+
+    def schema_version(self) -> int:
+        with self._transaction(write=False) as conn:
+            return conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def _purge_trash(self) -> None:
+        cutoff = self._clock() - TRASH_KEEP_MS
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                "DELETE FROM notes WHERE deleted IS NOT NULL AND deleted < ?", (cutoff,)
+            )
+
+    # Notes
+
+    def create_note(
+        self,
+        title: str = "",
+        body: str = "",
+        source_url: str | None = None,
+        tags: Iterable[str] = (),
+    ) -> Note:
+        """A new note; `tags` are linked with origin "user"."""
+        title = _checked_text(title, "title")
+        body = _checked_text(body, "body")
+        source_url = _checked_url(source_url)
+        if isinstance(tags, str):
+            raise Invalid("tags must be a list of names, not one string")
+        names = [clean_tag_name(name) for name in tags]
+        now = self._clock()
+        with self._transaction(write=True) as conn:
+            note_id = conn.execute(
+                "INSERT INTO notes (title, body, source_url, created, updated, content_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (title, body, source_url, now, now, content_hash(title, body)),
+            ).lastrowid
+            assert note_id is not None
+            for name in names:
+                _link(conn, note_id, _tag_id_for(conn, name), "user", now)
+            return _read_note(conn, note_id)
+
+    def get_note(self, note_id: int) -> Note:
+        """The note; NotFound when the id is missing or in the trash."""
+        note_id = _checked_id(note_id)
+        with self._transaction(write=False) as conn:
+            _require_live(conn, note_id)
+            return _read_note(conn, note_id)
+
+    def update_note(
+        self,
+        note_id: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        source_url: str | None | _Unchanged = UNCHANGED,
+    ) -> Note:
+        """Change the given fields; `updated` moves only when a value really changed.
+
+        Tags are not content: changing them leaves `updated` (and the list order) alone.
+        """
+        note_id = _checked_id(note_id)
+        if title is not None:
+            title = _checked_text(title, "title")
+        if body is not None:
+            body = _checked_text(body, "body")
+        if source_url is not UNCHANGED:
+            source_url = _checked_url(source_url)
+        with self._transaction(write=True) as conn:
+            row = conn.execute(
+                "SELECT title, body, source_url FROM notes WHERE id = ? AND deleted IS NULL",
+                (note_id,),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no note {note_id}")
+            new_title = row[0] if title is None else title
+            new_body = row[1] if body is None else body
+            new_url = row[2] if source_url is UNCHANGED else source_url
+            if (new_title, new_body, new_url) != row:
+                conn.execute(
+                    "UPDATE notes SET title = ?, body = ?, source_url = ?, content_hash = ?,"
+                    " updated = ? WHERE id = ?",
+                    (
+                        new_title,
+                        new_body,
+                        new_url,
+                        content_hash(new_title, new_body),
+                        self._clock(),
+                        note_id,
+                    ),
+                )
+            return _read_note(conn, note_id)
+
+    def delete_note(self, note_id: int) -> None:
+        """Move the note to the trash, keeping its tags and vector for undo_delete."""
+        note_id = _checked_id(note_id)
+        with self._transaction(write=True) as conn:
+            moved = conn.execute(
+                "UPDATE notes SET deleted = ? WHERE id = ? AND deleted IS NULL",
+                (self._clock(), note_id),
+            ).rowcount
+            if not moved:
+                raise NotFound(f"no note {note_id}")
+
+    def undo_delete(self, note_id: int) -> Note:
+        """Bring a note back from the trash; NotFound if it is not there (or purged)."""
+        note_id = _checked_id(note_id)
+        with self._transaction(write=True) as conn:
+            restored = conn.execute(
+                "UPDATE notes SET deleted = NULL WHERE id = ? AND deleted IS NOT NULL",
+                (note_id,),
+            ).rowcount
+            if not restored:
+                raise NotFound(f"no note {note_id} in the trash")
+            return _read_note(conn, note_id)
+
+    def list_notes(
+        self, text: str = "", tag: str | None = None, limit: int = 200, offset: int = 0
+    ) -> list[Summary]:
+        """Summaries of live notes, newest `updated` first.
+
+        `text` filters through the full-text index (see fts_query): every word
+        must match title or body, the last as a prefix. Any text is accepted;
+        words of punctuation only are ignored, so a text made only of
+        punctuation returns the unfiltered list. `tag` filters by tag name
+        without regard to case; a blank `tag`, like None, means no tag filter.
+        """
+        text = _checked_text(text, "text")
+        limit = _checked_count(limit, "limit")
+        offset = _checked_count(offset, "offset")
+        conditions = ["n.deleted IS NULL"]
+        params: list[object] = []
+        match = fts_query(text)
+        if match:
+            conditions.append("n.id IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?)")
+            params.append(match)
+        if tag is not None and _checked_text(tag, "tag").strip():
+            conditions.append(
+                "n.id IN (SELECT nt.note_id FROM note_tags AS nt"
+                " JOIN tags AS t ON t.id = nt.tag_id WHERE t.fold = ?)"
+            )
+            params.append(_fold(clean_tag_name(tag)))
+        sql = (
+            "SELECT n.id, n.title, substr(n.body, 1, ?), n.updated FROM notes AS n"
+            f" WHERE {' AND '.join(conditions)}"
+            " ORDER BY n.updated DESC, n.id DESC LIMIT ? OFFSET ?"
+        )
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(sql, (_SNIPPET_SOURCE_CHARS, *params, limit, offset)).fetchall()
+            tags = _tag_names_of(conn, [row[0] for row in rows])
+        return [
+            {
+                "id": note_id,
+                "title": title,
+                "snippet": _snippet(body_start),
+                "updated": updated,
+                "tags": tags.get(note_id, []),
+            }
+            for note_id, title, body_start, updated in rows
+        ]
+
+    # Tags
+
+    def add_tag(self, note_id: int, name: str, origin: str = "user") -> Note:
+        """Link a tag, creating it if no tag of that name (ignoring case) exists.
+
+        Adding a tag the note already has keeps the link; a "user" add upgrades
+        an "accepted" link to "user".
+        """
+        note_id = _checked_id(note_id)
+        name = clean_tag_name(name)
+        origin = _checked_origin(origin)
+        with self._transaction(write=True) as conn:
+            _require_live(conn, note_id)
+            _link(conn, note_id, _tag_id_for(conn, name), origin, self._clock())
+            return _read_note(conn, note_id)
+
+    def remove_tag(self, note_id: int, name: str) -> Note:
+        """Unlink a tag (matched without regard to case); a tag the note lacks is no error.
+
+        A tag that no note carries any more disappears.
+        """
+        note_id = _checked_id(note_id)
+        fold = _fold(clean_tag_name(name))
+        with self._transaction(write=True) as conn:
+            _require_live(conn, note_id)
+            conn.execute(
+                "DELETE FROM note_tags WHERE note_id = ?"
+                " AND tag_id = (SELECT id FROM tags WHERE fold = ?)",
+                (note_id, fold),
+            )
+            return _read_note(conn, note_id)
+
+    def list_tags(self) -> list[TagCount]:
+        """Tags on at least one live note, with how many; sorted ignoring case and accents."""
+        with self._transaction(write=False) as conn:
+            # All links minus links from the trash: counting from the index alone
+            # and visiting only trashed notes is many times faster than checking
+            # each linked note (CROSS JOIN keeps the trash index driving).
+            rows = conn.execute(
+                "WITH linked AS (SELECT tag_id, count(*) AS links FROM note_tags GROUP BY tag_id),"
+                " trashed AS (SELECT nt.tag_id, count(*) AS links"
+                " FROM notes AS n CROSS JOIN note_tags AS nt ON nt.note_id = n.id"
+                " WHERE n.deleted IS NOT NULL GROUP BY nt.tag_id)"
+                " SELECT t.name, linked.links - coalesce(trashed.links, 0) AS live"
+                " FROM tags AS t JOIN linked ON linked.tag_id = t.id"
+                " LEFT JOIN trashed ON trashed.tag_id = t.id"
+                " WHERE live > 0"
+            ).fetchall()
+        rows.sort(key=lambda row: _tag_sort_key(row[0]))
+        return [{"name": name, "count": count} for name, count in rows]
+
+    def rename_tag(self, old: str, new: str) -> None:
+        """Rename a tag everywhere, merging it into another tag that already has the name.
+
+        The tag ends up spelled exactly as `new`. In a merge a note that had both
+        keeps one link: "user" if either link was, added at the earlier time.
+        """
+        new = clean_tag_name(new)
+        old_fold = _fold(clean_tag_name(old))
+        new_fold = _fold(new)
+        with self._transaction(write=True) as conn:
+            row = conn.execute("SELECT id FROM tags WHERE fold = ?", (old_fold,)).fetchone()
+            if row is None:
+                raise NotFound(f"no tag {old!r}")
+            old_id = row[0]
+            target = conn.execute("SELECT id FROM tags WHERE fold = ?", (new_fold,)).fetchone()
+            if target is None or target[0] == old_id:
+                conn.execute(
+                    "UPDATE tags SET name = ?, fold = ? WHERE id = ?", (new, new_fold, old_id)
+                )
+                return
+            new_id = target[0]
+            conn.execute(
+                "INSERT INTO note_tags (note_id, tag_id, origin, added)"
+                " SELECT note_id, ?, origin, added FROM note_tags WHERE tag_id = ?"
+                " ON CONFLICT (note_id, tag_id) DO UPDATE SET"
+                " origin = CASE WHEN excluded.origin = 'user' THEN 'user'"
+                " ELSE note_tags.origin END,"
+                " added = min(note_tags.added, excluded.added)",
+                (new_id, old_id),
+            )
+            # The old tag row goes with its last link (note_tags_drop_orphan_tag).
+            conn.execute("DELETE FROM note_tags WHERE tag_id = ?", (old_id,))
+            conn.execute("UPDATE tags SET name = ? WHERE id = ?", (new, new_id))
+
+    # Embeddings
+
+    def put_embedding(
+        self, note_id: int, vector: bytes, model_id: str, content_hash: str
+    ) -> bool:
+        """Keep a note's vector (float32 little-endian, 512-d).
+
+        Returns False and keeps nothing when `content_hash` is not the note's
+        current hash: the vector was computed from text that has since changed.
+        """
+        note_id = _checked_id(note_id)
+        if not isinstance(vector, bytes | bytearray | memoryview):
+            raise Invalid("a vector must be bytes")
+        vector = bytes(vector)
+        if len(vector) != VECTOR_BYTES:
+            raise Invalid(f"a vector must be {VECTOR_BYTES} bytes (512 float32), not {len(vector)}")
+        model_id = _checked_text(model_id, "model_id")
+        if not model_id:
+            raise Invalid("model_id must not be empty")
+        content_hash = _checked_text(content_hash, "content_hash")
+        with self._transaction(write=True) as conn:
+            if _require_live(conn, note_id) != content_hash:
+                return False
+            conn.execute(
+                "INSERT INTO embeddings (note_id, model_id, content_hash, vector)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (note_id) DO UPDATE SET"
+                " model_id = excluded.model_id, content_hash = excluded.content_hash,"
+                " vector = excluded.vector",
+                (note_id, model_id, content_hash, vector),
+            )
+            return True
+
+    def get_embedding(self, note_id: int) -> Embedding | None:
+        """The note's stored vector (maybe stale), None if it has none; NotFound like get_note."""
+        note_id = _checked_id(note_id)
+        with self._transaction(write=False) as conn:
+            _require_live(conn, note_id)
+            row = conn.execute(
+                "SELECT vector, model_id, content_hash FROM embeddings WHERE note_id = ?",
+                (note_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return {"vector": row[0], "model_id": row[1], "content_hash": row[2]}
+
+    def notes_needing_embedding(self, model_id: str, limit: int = 100) -> list[EmbeddingJob]:
+        """Live notes whose vector is missing, from another model or of older text; newest first."""
+        model_id = _checked_text(model_id, "model_id")
+        limit = _checked_count(limit, "limit")
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT n.id, n.title, n.body, n.content_hash FROM notes AS n"
+                " LEFT JOIN embeddings AS e ON e.note_id = n.id"
+                " WHERE n.deleted IS NULL AND (e.note_id IS NULL OR e.model_id != ?"
+                " OR e.content_hash != n.content_hash)"
+                " ORDER BY n.updated DESC, n.id DESC LIMIT ?",
+                (model_id, limit),
+            ).fetchall()
+        return [
+            {"id": note_id, "text": content_text(title, body), "content_hash": digest}
+            for note_id, title, body, digest in rows
+        ]
+
+
+def _require_live(conn: sqlite3.Connection, note_id: int) -> str:
+    """The live note's content hash; NotFound when it is missing or in the trash."""
+    row = conn.execute(
+        "SELECT content_hash FROM notes WHERE id = ? AND deleted IS NULL", (note_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no note {note_id}")
+    return row[0]
+
+
+def _read_note(conn: sqlite3.Connection, note_id: int) -> Note:
+    row = conn.execute(
+        "SELECT title, body, source_url, created, updated, content_hash FROM notes WHERE id = ?",
+        (note_id,),
+    ).fetchone()
+    tags = conn.execute(
+        "SELECT t.name, nt.origin, nt.added FROM note_tags AS nt"
+        " JOIN tags AS t ON t.id = nt.tag_id WHERE nt.note_id = ? ORDER BY nt.added, t.fold",
+        (note_id,),
+    ).fetchall()
+    return {
+        "id": note_id,
+        "title": row[0],
+        "body": row[1],
+        "source_url": row[2],
+        "created": row[3],
+        "updated": row[4],
+        "content_hash": row[5],
+        "tags": [{"name": name, "origin": origin, "added": added} for name, origin, added in tags],
+    }
+
+
+def _tag_names_of(conn: sqlite3.Connection, note_ids: list[int]) -> dict[int, list[str]]:
+    if not note_ids:
+        return {}
+    placeholders = ",".join("?" * len(note_ids))
+    rows = conn.execute(
+        "SELECT nt.note_id, t.name FROM note_tags AS nt JOIN tags AS t ON t.id = nt.tag_id"
+        f" WHERE nt.note_id IN ({placeholders}) ORDER BY nt.added, t.fold",
+        note_ids,
+    ).fetchall()
+    names: dict[int, list[str]] = {}
+    for note_id, name in rows:
+        names.setdefault(note_id, []).append(name)
+    return names
+
+
+def _tag_id_for(conn: sqlite3.Connection, clean_name: str) -> int:
+    """The id of the tag with this name ignoring case, created with this spelling if new."""
+    fold = _fold(clean_name)
+    row = conn.execute("SELECT id FROM tags WHERE fold = ?", (fold,)).fetchone()
+    if row is not None:
+        return row[0]
+    tag_id = conn.execute(
+        "INSERT INTO tags (name, fold) VALUES (?, ?)", (clean_name, fold)
+    ).lastrowid
+    assert tag_id is not None
+    return tag_id
+
+
+def _link(conn: sqlite3.Connection, note_id: int, tag_id: int, origin: str, now: int) -> None:
+    conn.execute(
+        "INSERT INTO note_tags (note_id, tag_id, origin, added) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (note_id, tag_id) DO UPDATE SET origin = 'user'"
+        " WHERE excluded.origin = 'user'",
+        (note_id, tag_id, origin, now),
+    )
