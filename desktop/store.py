@@ -180,7 +180,8 @@ def fts_query(text: str) -> str:
     Every word must match; the last one as a prefix, so the list narrows while
     typing. Words without a letter or digit are left out.
     """
-    words = [word for word in text.split() if _WORD_CHARACTER.search(word)]
+    # FTS5 reads a query only up to a NUL, which would cut a quoted word open.
+    words = [word for word in text.replace("\0", " ").split() if _WORD_CHARACTER.search(word)]
     if not words:
         return ""
     phrases = ['"' + word.replace('"', '""') + '"' for word in words]
