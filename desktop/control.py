@@ -4,6 +4,8 @@ Off unless MARGIN_TEST_CONTROL names a Unix socket path. One JSON request per li
 one JSON answer per line:
   {"js": "<expression>"}     -> {"result": <value>}  (window.evaluate_js)
   {"screenshot": "<path>"}   -> {"result": "<path>"} (Qt grab of the window, PNG)
+  {"type": "<text>"}         -> {"result": true}     (real Qt key events per character; \n = Enter)
+  {"key": "Ctrl+N"}          -> {"result": true}     (one real key press, QKeySequence syntax)
   {"quit": true}             -> {"result": true}     (closes as a user would, saving first)
 Anything that fails answers {"error": "<message>"}.
 """
@@ -63,6 +65,10 @@ def _answer(
             return {"result": window.evaluate_js(request["js"])}
         if "screenshot" in request:
             return {"result": _screenshot(window, request["screenshot"], on_gui)}
+        if "type" in request:
+            return {"result": _keys(window, on_gui, text=request["type"])}
+        if "key" in request:
+            return {"result": _keys(window, on_gui, combo=request["key"])}
         if request.get("quit"):
             close()
             return {"result": True}
@@ -79,3 +85,35 @@ def _screenshot(window: webview.Window, target: str, on_gui: GuiCall) -> str:
     if not saved:
         raise OSError(f"could not save a screenshot to {target}")
     return target
+
+
+def _keys(window: webview.Window, on_gui: GuiCall, text: str = "", combo: str = "") -> bool:
+    """Sends key events through Qt to the page, as a keyboard would."""
+    from qtpy.QtCore import QEvent, Qt
+    from qtpy.QtGui import QKeyEvent, QKeySequence
+    from qtpy.QtTest import QTest
+    from qtpy.QtWidgets import QApplication
+
+    def send() -> bool:
+        # The view's focus proxy is the widget that takes keyboard input for the page.
+        target = window.native.webview.focusProxy()
+        if combo:
+            sequence = QKeySequence(combo)
+            if sequence.isEmpty() or sequence.count() != 1:
+                raise ValueError(f"not one key combination: {combo!r}")
+            key = sequence[0]
+            QTest.keyClick(target, key.key(), key.keyboardModifiers())
+        else:
+            # Events carrying the text (QTest.keyClicks only knows ASCII).
+            for char in text:
+                if char == "\n":
+                    QTest.keyClick(target, Qt.Key.Key_Return)
+                    continue
+                for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+                    event = QKeyEvent(
+                        kind, Qt.Key.Key_unknown, Qt.KeyboardModifier.NoModifier, char
+                    )
+                    QApplication.sendEvent(target, event)
+        return True
+
+    return on_gui(send)

@@ -3,6 +3,7 @@
     with AppProcess(data_dir) as app:        # starts `python -m desktop`, waits until usable
         app.eval("document.title")           # any JS expression, its value as JSON
         app.call("list_notes")               # a js_api call, awaited in the page
+        app.press("Ctrl+N"); app.type_text("A title\n")   # real key events through Qt
         app.wait_for("document.querySelectorAll('.note-row').length === 2")
         app.screenshot(path)                 # PNG of the window (Qt's own grab)
 
@@ -171,6 +172,14 @@ class AppProcess:
             if time.monotonic() >= deadline:
                 raise AppError(f"timed out after {timeout}s waiting for {js!r} (last: {last!r})")
             time.sleep(interval)
+
+    def type_text(self, text: str) -> None:
+        """Types into whatever has focus in the page, through Qt's key events."""
+        self._request({"type": text}, timeout=30 + len(text) / 50)
+
+    def press(self, combo: str) -> None:
+        """One key press through Qt, e.g. "Ctrl+N", "Alt+Down", "Escape", "/"."""
+        self._request({"key": combo})
 
     def screenshot(self, path: Path | str) -> Path:
         """Saves a PNG of the window as it is drawn now."""

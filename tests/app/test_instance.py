@@ -1,0 +1,77 @@
+"""The launcher: --version, the data dir, logs, and one running instance per data dir."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.app.harness import ROOT
+
+
+def launch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
+    environment.pop("MARGIN_TEST_CONTROL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "desktop", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_version() -> None:
+    done = launch("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == "margin 0.1.0"
+
+
+def test_second_launch_on_the_same_data_dir_is_refused_clearly(app_factory, tmp_path) -> None:
+    data = tmp_path / "data"
+    first = app_factory(data)
+    note_id = first.call("create_note", {"title": "Only one writer"})["id"]
+
+    by_flag = launch("--data-dir", str(data))
+    by_env = launch(env={"MARGIN_DATA_DIR": str(data)})
+    for second in (by_flag, by_env):
+        assert second.returncode != 0
+        message = second.stderr.strip()
+        assert message.startswith("Margin is already running with the data folder")
+        assert str(data.resolve()) in message
+        assert f"(process {first.pid})" in message
+        assert "brought to the front" in message
+
+    # The first instance carries on, and logged both requests to come forward.
+    assert first.call("get_note", note_id)["title"] == "Only one writer"
+    log = (data / "margin.log").read_text()
+    assert "Margin starting with data in" in log
+    assert log.count("a second launch asked for the window") == 2
+
+    # Once the first has closed, the data dir is free again.
+    assert first.stop() == 0
+    assert not (data / "margin.instance.json").exists()
+    again = app_factory(data)
+    assert again.call("get_note", note_id)["title"] == "Only one writer"
+
+
+def test_a_different_data_dir_runs_alongside(app_factory, tmp_path: Path) -> None:
+    one = app_factory(tmp_path / "one")
+    two = app_factory(tmp_path / "two")
+    one.call("create_note", {"title": "in one"})
+    assert two.call("list_notes") == []
+
+
+def test_a_crashed_instance_does_not_block_the_next(app_factory, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    crashed = app_factory(data)
+    note_id = crashed.call("create_note", {"title": "Saved before the crash"})["id"]
+    os.kill(crashed.pid, signal.SIGKILL)
+    assert crashed.stop() == -signal.SIGKILL
+    assert (data / "margin.instance.json").exists()  # left behind, and harmless
+
+    after = app_factory(data)
+    assert after.call("get_note", note_id)["title"] == "Saved before the crash"
