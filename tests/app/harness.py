@@ -185,6 +185,8 @@ class AppProcess:
         """Saves a PNG of the window as it is drawn now."""
         target = Path(path).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
+        # Let the page paint what it last rendered before Qt grabs the view.
+        self.call_async("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         self._request({"screenshot": str(target)})
         return target
 
