@@ -132,6 +132,11 @@ def migrate(conn: sqlite3.Connection) -> int:
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Reading the schema table makes this connection reload a schema that
+            # another connection has just migrated. Left stale, SQLite (seen with
+            # 3.40) fails the next DELETE FROM notes once with "no such table"
+            # while re-preparing it through the FTS trigger and foreign keys.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > LATEST_VERSION:
                 raise SchemaTooNew(

@@ -258,11 +258,7 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is None:
-                return
-            try:
-                self._conn.execute("PRAGMA optimize")
-            finally:
+            if self._conn is not None:
                 self._conn.close()
                 self._conn = None
 
