@@ -2,7 +2,9 @@
 import { api, BridgeError } from "./bridge.js";
 import { Editor } from "./views/editor.js";
 import { wireFilterBox } from "./views/filterBox.js";
-import { focusSelectedRow, renderListCount, renderNoteList } from "./views/noteList.js";
+import {
+  focusSelectedRow, markSelected, renderListCount, renderNoteList,
+} from "./views/noteList.js";
 import { StatusBar } from "./views/statusBar.js";
 import { renderTagSidebar } from "./views/tagSidebar.js";
 import { Toast } from "./views/toast.js";
@@ -201,7 +203,7 @@ async function openNote(id) {
   if (ticket !== openRequest) return; // another note was asked for meanwhile
   editor.show(note);
   status.setSaveState("");
-  renderList();
+  markSelected(noteList, id);
 }
 
 async function openFirst() {

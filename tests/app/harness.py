@@ -78,7 +78,8 @@ class AppProcess:
             )
         try:
             self._connect(self.started_at + timeout)
-            self.wait_for(READY_JS, timeout=max(1.0, self.started_at + timeout - time.monotonic()))
+            remaining = max(1.0, self.started_at + timeout - time.monotonic())
+            self.wait_for(READY_JS, timeout=remaining, interval=0.01)
         except BaseException:
             self.stop()
             raise

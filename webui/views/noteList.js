@@ -33,6 +33,16 @@ export function renderNoteList(list, notes, selectedId, onOpen) {
   list.replaceChildren(...rows);
 }
 
+/** Moves the selection without rebuilding the rows. */
+export function markSelected(list, selectedId) {
+  for (const row of list.children) {
+    const selected = Number(row.dataset.id) === selectedId;
+    row.classList.toggle("selected", selected);
+    row.setAttribute("aria-selected", selected ? "true" : "false");
+    row.tabIndex = selected ? 0 : -1;
+  }
+}
+
 export function focusSelectedRow(list) {
   list.querySelector(".note-row.selected")?.focus();
 }
