@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from desktop import logging_setup, paths
+from desktop.logging_setup import SHOWN
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,14 @@ def run(data: Path) -> int:
         logging_setup.configure(paths.log_file(data))
         log.info("Margin starting with data in %s", data)
         # Imported here so that `margin --version` and a refused second launch stay quick.
-        from desktop.store import Store
+        from desktop.store import Store, StoreError
 
-        store = Store(paths.database_file(data))
+        try:
+            store = Store(paths.database_file(data))
+        except StoreError as e:
+            log.error("cannot open the notes database: %s (%s)", e.message, e.code, extra=SHOWN)
+            print(f"Margin cannot open its notes database: {e.message}", file=sys.stderr)
+            return 1
         try:
             _Session(store, data).run()
         finally:

@@ -7,6 +7,12 @@ import logging.handlers
 from pathlib import Path
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+# extra= for a record whose news the user already got in plainer words on stderr.
+SHOWN = {"shown_to_user": True}
+
+
+def _not_shown(record: logging.LogRecord) -> bool:
+    return not getattr(record, "shown_to_user", False)
 
 
 def configure(log_path: Path) -> None:
@@ -17,6 +23,7 @@ def configure(log_path: Path) -> None:
     console = logging.StreamHandler()
     console.setLevel(logging.WARNING)
     console.setFormatter(logging.Formatter("margin: %(levelname)s %(message)s"))
+    console.addFilter(_not_shown)
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     root.addHandler(file_handler)

@@ -16,6 +16,7 @@ MAX_URL_CHARS = 2048
 MAX_SEARCH_CHARS = 1000
 MAX_LIST_LIMIT = 1000
 MAX_TAGS_PER_NOTE = 100
+MAX_SQLITE_INT = 2**63 - 1
 NOTE_FIELDS = ("title", "body", "source_url")
 
 
@@ -42,8 +43,8 @@ def note_id(value: Any) -> int:
     # bool is an int subclass, and true/false must not pass for note 1/0.
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError("A note id must be a whole number.")
-    if value <= 0:
-        raise ValidationError("A note id must be a positive number.")
+    if not 0 < value <= MAX_SQLITE_INT:
+        raise ValidationError("A note id must be a positive number of at most 19 digits.")
     return value
 
 

@@ -75,3 +75,32 @@ def test_a_crashed_instance_does_not_block_the_next(app_factory, tmp_path: Path)
 
     after = app_factory(data)
     assert after.call("get_note", note_id)["title"] == "Saved before the crash"
+
+
+def test_sigterm_closes_cleanly_and_keeps_the_last_typing(app_factory, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    app = app_factory(data)
+    app.press("Ctrl+N")
+    app.wait_for("document.activeElement.id === 'title'")
+    app.type_text("Typed just before logout")
+    app.wait_for("document.getElementById('title').value === 'Typed just before logout'")
+    os.kill(app.pid, signal.SIGTERM)
+    assert app.stop() == 0
+
+    again = app_factory(data)
+    assert again.eval("document.querySelector('.note-row-title').textContent") == (
+        "Typed just before logout"
+    )
+
+
+def test_an_unreadable_database_is_reported_plainly(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "margin.sqlite3").write_bytes(b"this is not a database" * 100)
+    done = launch("--data-dir", str(data))
+    assert done.returncode == 1
+    message = done.stderr.strip()
+    assert message.startswith("Margin cannot open its notes database: ")
+    assert str(data) in message and "not a database" in message
+    assert "\n" not in message  # one line, no traceback
+    assert "file is not a database" in (data / "margin.log").read_text()

@@ -361,6 +361,23 @@ def test_source_link_is_saved_and_shown_as_text(app: AppProcess) -> None:
 # ---------------------------------------------------------------- the page's limits
 
 
+def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
+    exposed = app.eval("Object.keys(window.pywebview.api).sort()")
+    assert exposed == [
+        "add_tag",
+        "create_note",
+        "delete_note",
+        "get_note",
+        "list_notes",
+        "list_tags",
+        "open_source",
+        "remove_tag",
+        "rename_tag",
+        "save_note",
+        "undo_delete",
+    ]
+
+
 def test_page_comes_from_loopback_under_the_content_policy(app: AppProcess) -> None:
     location = app.eval(
         "({protocol: location.protocol, host: location.hostname, port: location.port})"

@@ -8,12 +8,14 @@ from desktop import validate
 from desktop.validate import ValidationError
 
 
-@pytest.mark.parametrize("good", [1, 42, 2**62])
+@pytest.mark.parametrize("good", [1, 42, 2**63 - 1])
 def test_note_id_accepts_positive_ints(good) -> None:
     assert validate.note_id(good) == good
 
 
-@pytest.mark.parametrize("bad", [0, -3, "1", 1.0, 1.5, True, False, None, [1], {"id": 1}])
+@pytest.mark.parametrize(
+    "bad", [0, -3, 2**63, 10**19, "1", 1.0, 1.5, True, False, None, [1], {"id": 1}]
+)
 def test_note_id_refuses_everything_else(bad) -> None:
     with pytest.raises(ValidationError) as refused:
         validate.note_id(bad)
