@@ -232,7 +232,11 @@ class Store:
             conn.close()
             raise
         self._conn: sqlite3.Connection | None = conn
-        self._purge_trash()
+        try:
+            self._purge_trash()
+        except BaseException:
+            self.close()
+            raise
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
