@@ -283,12 +283,19 @@ class _Session:
     def _save_then_close(self) -> None:
         saved = threading.Event()
         if self._window.events.loaded.is_set():
-            try:
-                self._window.evaluate_js(_FLUSH_JS, callback=lambda _: saved.set())
-            except Exception:
-                log.exception("the page could not save before closing")
+            # On a thread of its own: evaluate_js waits without a limit, and a hung
+            # page must not keep the window open.
+            threading.Thread(
+                target=self._ask_page_to_save, args=(saved,), name="last-save", daemon=True
+            ).start()
             if not saved.wait(_FLUSH_TIMEOUT_S):
                 log.warning("closing without the page's last save (it did not answer)")
         self._may_close.set()
         with contextlib.suppress(Exception):
             self._window.destroy()
+
+    def _ask_page_to_save(self, saved: threading.Event) -> None:
+        try:
+            self._window.evaluate_js(_FLUSH_JS, callback=lambda _: saved.set())
+        except Exception:
+            log.exception("the page could not save before closing")

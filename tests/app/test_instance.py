@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.app.harness import ROOT
@@ -104,3 +105,15 @@ def test_an_unreadable_database_is_reported_plainly(tmp_path: Path) -> None:
     assert str(data) in message and "not a database" in message
     assert "\n" not in message  # one line, no traceback
     assert "file is not a database" in (data / "margin.log").read_text()
+
+
+def test_a_hung_page_does_not_keep_the_window_open(app_factory) -> None:
+    app = app_factory()
+    app.eval(
+        "setTimeout(() => { const end = Date.now() + 60000; while (Date.now() < end); }, 50); true"
+    )
+    time.sleep(0.3)  # the page is busy from now on
+    started = time.monotonic()
+    assert app.stop(timeout=20) == 0
+    assert time.monotonic() - started < 15
+    assert "closing without the page's last save" in (app.data_dir / "margin.log").read_text()
