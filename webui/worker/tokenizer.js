@@ -25,29 +25,34 @@ const UNK_PENALTY = 10;
 // When a path score passes this magnitude, sentencepiece subtracts it from the
 // open part of the lattice so float32 keeps its precision.
 const SCORE_RESET = 100000;
-const utf8 = new TextDecoder("utf-8");
 
 // Byte trie of the pieces: an open-addressing hash from (node, byte) to child,
 // in typed arrays, because 128k pieces make ~330k nodes.
 class PieceTrie {
-  constructor(pieces, include) {
-    this.allocate(1 << 16);
+  // pieces: the PieceTable from sp_model.js; ids: the pieces to put in.
+  constructor(pieces, ids) {
+    const { bytes, start, end } = pieces;
+    let total = 0;
+    for (const id of ids) total += end[id] - start[id];
+    // Edges are at most the pieces' total bytes; in practice about a third.
+    let capacity = 1 << 10;
+    while (capacity < total / 2) capacity *= 2;
+    this.allocate(capacity);
     this.edges = 0;
     const pieceAt = [-1];
-    pieces.forEach((p, id) => {
-      if (!include(p)) return;
+    for (const id of ids) {
       let node = 0;
-      for (const b of p.bytes) {
-        let child = this.child(node, b);
+      for (let i = start[id]; i < end[id]; i++) {
+        let child = this.child(node, bytes[i]);
         if (child < 0) {
           child = pieceAt.length;
           pieceAt.push(-1);
-          this.insert(node, b, child);
+          this.insert(node, bytes[i], child);
         }
         node = child;
       }
       pieceAt[node] = id;
-    });
+    }
     this.pieceAt = Int32Array.from(pieceAt);
   }
 
@@ -93,11 +98,15 @@ class PieceTrie {
   }
 }
 
-function pieceIdOfType(pieces, type, name) {
+function idsOfType(pieces, ...types) {
   const ids = [];
-  pieces.forEach((p, id) => {
-    if (p.type === type && (name === null || utf8.decode(p.bytes) === name)) ids.push(id);
-  });
+  for (let id = 0; id < pieces.count; id++) if (types.includes(pieces.type[id])) ids.push(id);
+  return ids;
+}
+
+// The one piece of this type (and text, unless name is null), or -1.
+function onlyPiece(pieces, type, name) {
+  const ids = idsOfType(pieces, type).filter((id) => name === null || pieces.text(id) === name);
   return ids.length === 1 ? ids[0] : -1;
 }
 
@@ -110,9 +119,9 @@ function specialIds(model) {
   if (t.byteFallback) problems.push("byte_fallback is not supported");
   if (t.treatWhitespaceAsSuffix) problems.push("treat_whitespace_as_suffix is not supported");
   const ids = {
-    unk: pieceIdOfType(model.pieces, PieceType.UNKNOWN, null),
-    bos: pieceIdOfType(model.pieces, PieceType.CONTROL, t.bosPiece),
-    eos: pieceIdOfType(model.pieces, PieceType.CONTROL, t.eosPiece),
+    unk: onlyPiece(model.pieces, PieceType.UNKNOWN, null),
+    bos: onlyPiece(model.pieces, PieceType.CONTROL, t.bosPiece),
+    eos: onlyPiece(model.pieces, PieceType.CONTROL, t.eosPiece),
   };
   for (const [name, id] of Object.entries(ids)) if (id < 0) problems.push(`no ${name} piece`);
   if (problems.length) throw new Error(`sp.model: ${problems.join("; ")}`);
@@ -123,22 +132,23 @@ class Tokenizer {
   constructor(model) {
     const { pieces } = model;
     const special = specialIds(model);
-    this.pieceCount = pieces.length;
+    this.pieceCount = pieces.count;
     this.unkId = special.unk;
     this.bosId = special.bos;
     this.eosId = special.eos;
 
+    this.scores = pieces.score;
+    this.types = pieces.type;
     let minScore = Infinity;
-    for (const p of pieces) if (p.type === PieceType.NORMAL) minScore = Math.min(minScore, p.score);
+    for (const id of idsOfType(pieces, PieceType.NORMAL)) {
+      minScore = Math.min(minScore, pieces.score[id]);
+    }
     this.unkScore = Math.fround(minScore - UNK_PENALTY);
-    this.scores = Float32Array.from(pieces, (p) => p.score);
-    this.types = Uint8Array.from(pieces, (p) => p.type);
 
-    const inTrie = (p) => p.type === PieceType.NORMAL || p.type === PieceType.USER_DEFINED
-      || p.type === PieceType.UNUSED;
-    this.trie = new PieceTrie(pieces, inTrie);
-    const userSymbols = pieces.filter((p) => p.type === PieceType.USER_DEFINED)
-      .map((p) => p.bytes);
+    this.trie = new PieceTrie(pieces,
+      idsOfType(pieces, PieceType.NORMAL, PieceType.USER_DEFINED, PieceType.UNUSED));
+    const userSymbols = idsOfType(pieces, PieceType.USER_DEFINED)
+      .map((id) => pieces.pieceBytes(id));
     this.normalizer = new Normalizer(model.normalizerSpec, userSymbols);
     this.utf8 = new TextEncoder();
   }
