@@ -12,14 +12,19 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from desktop import logging_setup, paths
 from desktop.logging_setup import SHOWN
 
+if TYPE_CHECKING:
+    from desktop.store import Store
+
 log = logging.getLogger(__name__)
 
 WINDOW_TITLE = "Margin"
+# pywebview's backend: Qt on Linux; elsewhere the platform's own webview.
+_GUI = "qt" if sys.platform.startswith("linux") else None
 # Must match the global that webui/app.js installs. It resolves to true, as
 # pywebview's callback path cannot carry undefined.
 _FLUSH_JS = (
@@ -58,11 +63,9 @@ def run(data: Path) -> int:
 
 
 def _prepare_environment() -> None:
-    if sys.platform.startswith("linux"):
-        os.environ.setdefault("PYWEBVIEW_GUI", "qt")
-        # Chromium refuses to run its sandbox as root; only then is it switched off.
-        if os.geteuid() == 0:
-            os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+    # Chromium will not start its sandbox as root; only then is it switched off.
+    if _GUI == "qt" and os.geteuid() == 0:
+        os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
 
 
 class InstanceLock:
@@ -194,7 +197,7 @@ class _QtGuiThread:
 class _Session:
     """One window over one store, from start to a clean close."""
 
-    def __init__(self, store: Any, data: Path) -> None:
+    def __init__(self, store: Store, data: Path) -> None:
         import webview
 
         from desktop.api import Api
@@ -204,6 +207,7 @@ class _Session:
         self._may_close = threading.Event()
         self._closing = threading.Lock()
         webview.settings["ALLOW_FILE_URLS"] = False
+        # A page asking for a new window gets the system browser, never a view here.
         webview.settings["OPEN_EXTERNAL_LINKS_IN_BROWSER"] = True
         self._window = webview.create_window(
             WINDOW_TITLE,
@@ -216,7 +220,7 @@ class _Session:
             background_color="#F7F6F2",
         )
         self._window.events.closing += self._on_closing
-        self._gui = _QtGuiThread() if os.environ.get("PYWEBVIEW_GUI") == "qt" else None
+        self._gui = _QtGuiThread() if _GUI == "qt" else None
 
     def run(self) -> None:
         door = _FrontDoor(self._bring_to_front)
@@ -232,7 +236,7 @@ class _Session:
             # http_server: webui/ comes from pywebview's own server on 127.0.0.1.
             self._webview.start(
                 self._after_start,
-                gui=os.environ.get("PYWEBVIEW_GUI"),
+                gui=_GUI,
                 http_server=True,
                 private_mode=True,
             )
