@@ -286,6 +286,8 @@ function shortcut(event) {
     return () => editor.focusTagInput();
   }
   if (mod && key === "Delete") return deleteCurrent;
+  // In text fields Ctrl+Backspace keeps deleting the previous word.
+  if (mod && key === "Backspace" && !isTextField(event.target)) return deleteCurrent;
   if (mod && !event.shiftKey && key === "z" && toast.isUp) return () => toast.runAction();
   return null;
 }

@@ -247,6 +247,19 @@ def test_delete_then_undo(app: AppProcess) -> None:
     assert open_id(app) == note_id
     assert value(app, "body") == "Delete me, then bring me back."
 
+    # Ctrl+Backspace deletes from the list, but is word-deletion inside the text.
+    app.eval(
+        "const b = document.getElementById('body'); b.focus();"
+        " b.setSelectionRange(b.value.length, b.value.length); true"
+    )
+    app.press("Ctrl+Backspace")
+    app.wait_for("document.getElementById('body').value === 'Delete me, then bring me back'")
+    assert app.eval("document.getElementById('toast').hidden") is True
+    app.eval("document.querySelector('.note-row.selected').focus()")
+    app.press("Ctrl+Backspace")
+    app.wait_for("!document.getElementById('toast').hidden")
+    assert note_id not in [row["id"] for row in rows(app)]
+
 
 # ---------------------------------------------------------------- keyboard
 
