@@ -166,6 +166,13 @@ def test_random_mixes(browser_page):
     assert_same_ids(texts, got)
 
 
+def test_near_ties(browser_page):
+    page, _ = browser_page
+    texts = cases.tie_texts(5_000)
+    got, _ = encode_in_browser(page, texts)
+    assert_same_ids(texts, got)
+
+
 def test_hundred_kb_notes_in_well_under_a_second(browser_page):
     page, ready = browser_page
     figures = {"load_ms": round(ready["loadMs"]), "build_ms": round(ready["buildMs"])}

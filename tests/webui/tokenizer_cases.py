@@ -127,8 +127,24 @@ def random_texts(count: int, seed: int = 3) -> list[str]:
     ]
 
 
+# Characters whose pieces tie in real arithmetic ("?"+"???" and "???"+"?" score
+# the same), so only the exact float32 rounding decides between segmentations.
+_TIE_FRAGMENTS = ("?", "??", "⁇", "4", "44", "㊹", "g", "a", "aa", "e", " ", "ー", "啊", "=", "-")
+
+
+def tie_texts(count: int, seed: int = 5) -> list[str]:
+    rng = random.Random(seed)
+    texts = [ch * n for ch in "a?4g=-ー啊" for n in range(1, 120)]
+    texts += [
+        "".join(rng.choice(_TIE_FRAGMENTS) for _ in range(rng.randint(1, 60)))
+        for _ in range(count)
+    ]
+    return texts
+
+
 def hundred_kb_texts() -> dict[str, str]:
-    """Notes of at least 100 kB (UTF-8): mixed languages, unspaced CJK, an unknown run."""
+    """Notes of at least 100 kB (UTF-8): mixed languages, unspaced CJK, an unknown
+    run, one letter repeated."""
     sentences = corpus_texts()
     mixed, size, i = [], 0, 0
     while size < 100_000:
@@ -143,4 +159,6 @@ def hundred_kb_texts() -> dict[str, str]:
         "100 kB mixed": "\n\n".join(mixed),
         "100 kB chinese without spaces": (chinese * 4)[: 100_000 // 3 + 1],
         "100 kB emoji run": "😀" * 25_000,
+        # Path scores pass 1e5 here, where sentencepiece rebases them.
+        "100 kB of one letter": "a" * 100_000,
     }

@@ -97,9 +97,10 @@ export class Normalizer {
     if (symbol > 0) return this.passThrough(bytes, pos, symbol);
     if (this.charsmap !== null) {
       const length = this.matchRule(bytes, pos);
-      if (length > 0) {
-        const blob = this.charsmap.replacements;
-        const offset = this.ruleOffset;
+      const blob = this.charsmap.replacements;
+      const offset = this.ruleOffset;
+      // A rule pointing outside the blob is ignored, as sentencepiece does.
+      if (length > 0 && offset < blob.length) {
         let end = offset;
         while (end < blob.length && blob[end] !== 0) end++;
         this.src = blob;
@@ -168,7 +169,7 @@ export class Normalizer {
       if (prevSpace) while (from < to && src[from] === SPACE) from++;
       if (from < to) {
         for (let i = from; i < to; i++) {
-          if (src[i] === SPACE && spec.escapeWhitespaces) this.emitSpace();
+          if (src[i] === SPACE) this.emitSpace();
           else this.emit(src[i]);
         }
         prevSpace = src[to - 1] === SPACE;

@@ -34,7 +34,8 @@ class PieceTrie {
     const { bytes, start, end } = pieces;
     let total = 0;
     for (const id of ids) total += end[id] - start[id];
-    // Edges are at most the pieces' total bytes; in practice about a third.
+    // Edges are about a third of the pieces' bytes; starting near that size
+    // saves rehashing (insert keeps the table at most half full).
     let capacity = 1 << 10;
     while (capacity < total / 2) capacity *= 2;
     this.allocate(capacity);
@@ -56,11 +57,11 @@ class PieceTrie {
     this.pieceAt = Int32Array.from(pieceAt);
   }
 
+  // Keys and children interleaved, so one probe reads one cache line.
   allocate(capacity) {
     this.mask = capacity - 1;
     this.shift = 32 - Math.log2(capacity);
-    this.keys = new Int32Array(capacity).fill(-1);
-    this.children = new Int32Array(capacity);
+    this.table = new Int32Array(2 * capacity).fill(-1);
   }
 
   // Fibonacci hashing: the product's high bits mix every bit of the key.
@@ -69,30 +70,31 @@ class PieceTrie {
   }
 
   insert(node, byte, child) {
-    if (2 * (this.edges + 1) > this.keys.length) this.grow();
+    if (2 * (this.edges + 1) > this.mask + 1) this.grow();
     this.place(node * 256 + byte, child);
     this.edges++;
   }
 
   place(key, child) {
     let i = this.slot(key);
-    while (this.keys[i] !== -1) i = (i + 1) & this.mask;
-    this.keys[i] = key;
-    this.children[i] = child;
+    while (this.table[2 * i] !== -1) i = (i + 1) & this.mask;
+    this.table[2 * i] = key;
+    this.table[2 * i + 1] = child;
   }
 
   grow() {
-    const { keys, children } = this;
-    this.allocate(keys.length * 2);
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== -1) this.place(keys[i], children[i]);
+    const old = this.table;
+    this.allocate(old.length);
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== -1) this.place(old[i], old[i + 1]);
   }
 
   // The child of node along byte, or -1.
   child(node, byte) {
     const key = node * 256 + byte;
+    const table = this.table;
     for (let i = this.slot(key); ; i = (i + 1) & this.mask) {
-      const k = this.keys[i];
-      if (k === key) return this.children[i];
+      const k = table[2 * i];
+      if (k === key) return table[2 * i + 1];
       if (k === -1) return -1;
     }
   }
