@@ -7,11 +7,12 @@ trusted keyboard events. Most tests share one app; the restart test owns two.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.app.harness import AppProcess
+from tests.app.harness import READY_JS, AppProcess
 
 ROWS_JS = """[...document.querySelectorAll('.note-row')].map(r => ({
   id: Number(r.dataset.id),
@@ -414,6 +415,17 @@ def test_page_comes_from_loopback_under_the_content_policy(app: AppProcess) -> N
         " document.body.append(s); s.remove(); true"
     )
     assert app.eval("typeof window.__inline") == "undefined"
+
+    # A link, should one ever appear in the page, does not replace the app.
+    href = app.eval("location.href")
+    app.eval(
+        "const a = document.createElement('a'); a.href = 'https://example.org/';"
+        " document.body.append(a); a.click(); a.remove(); true"
+    )
+    app.eval("new Promise(r => setTimeout(r, 300))")
+    time.sleep(0.5)
+    assert app.eval("location.href") == href
+    assert app.eval(READY_JS)
 
     # pywebview's server listens on 127.0.0.1 only.
     port = int(location["port"])
