@@ -10,9 +10,11 @@ import { renderTagSidebar } from "./views/tagSidebar.js";
 import { Toast } from "./views/toast.js";
 
 const SAVE_DELAY_MS = 400;
+const LIST_STEP = 200; // rows shown at first, and added by "Show more"
+const MAX_PAGE = 1000; // the most desktop/validate.py lets one list_notes call return
 const $ = (id) => document.getElementById(id);
 
-const state = { notes: [], tags: [], text: "", tag: null };
+const state = { notes: [], more: false, shown: LIST_STEP, tags: [], text: "", tag: null };
 const status = new StatusBar(document);
 const toast = new Toast(document);
 const noteList = $("note-list");
@@ -26,6 +28,7 @@ const editor = new Editor(document, {
 const filter = wireFilterBox($("filter"), {
   onChange: (text) => {
     state.text = text;
+    state.shown = LIST_STEP;
     refreshList().catch(report);
   },
   onSubmit: () => openFirst().catch(report),
@@ -123,15 +126,30 @@ let listRequest = 0;
 
 async function refreshList() {
   const ticket = ++listRequest;
-  const notes = await api.listNotes(state.text, state.tag);
+  // One row more than shown tells whether there is more to show.
+  const wanted = state.shown + 1;
+  const notes = [];
+  while (notes.length < wanted) {
+    const size = Math.min(MAX_PAGE, wanted - notes.length);
+    const page = await api.listNotes(state.text, state.tag, size, notes.length);
+    notes.push(...page);
+    if (page.length < size) break;
+  }
   if (ticket !== listRequest) return; // a newer filter already asked
-  state.notes = notes;
+  state.more = notes.length > state.shown;
+  state.notes = notes.slice(0, state.shown);
   renderList();
 }
 
 function renderList() {
   renderNoteList(noteList, state.notes, editor.noteId, (id) => openNote(id).catch(report));
-  renderListCount($("list-count"), state.notes.length, state.text, state.tag);
+  renderListCount($("list-count"), state.notes.length, state.text, state.tag, state.more);
+  $("show-more").hidden = !state.more;
+}
+
+async function showMore() {
+  state.shown += LIST_STEP;
+  await refreshList();
 }
 
 async function refreshTags() {
@@ -154,6 +172,7 @@ function renderTags() {
 
 async function selectTag(name) {
   state.tag = name;
+  state.shown = LIST_STEP;
   renderTags();
   await refreshList();
 }
@@ -311,6 +330,7 @@ noteList.addEventListener("keydown", (event) => {
 });
 
 $("new-note").addEventListener("click", () => newNote().catch(report));
+$("show-more").addEventListener("click", () => showMore().catch(report));
 $("delete-note").addEventListener("click", () => deleteCurrent().catch(report));
 
 // ---------------------------------------------------------------- never navigate

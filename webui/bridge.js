@@ -36,7 +36,7 @@ export async function call(method, ...args) {
 }
 
 export const api = {
-  listNotes: (text = "", tag = null) => call("list_notes", text, tag),
+  listNotes: (text, tag, limit, offset) => call("list_notes", text, tag, limit, offset),
   getNote: (id) => call("get_note", id),
   createNote: (fields = {}) => call("create_note", fields),
   saveNote: (id, fields) => call("save_note", id, fields),

@@ -121,6 +121,24 @@ def test_list_is_sorted_by_last_edit(app: AppProcess) -> None:
     app.wait_for(f"{SAVED_JS} && document.querySelector('.note-row').dataset.id === '{older}'")
 
 
+def test_long_lists_show_more_on_request(app_factory) -> None:
+    app = app_factory()
+    app.call_async(
+        "(async () => { for (let i = 0; i < 205; i++)"
+        " await window.pywebview.api.create_note({title: `Note ${i}`}); })()",
+        timeout=120,
+    )
+    app.eval("window.__before_reload = true; location.reload(); true")
+    app.wait_for(f"window.__before_reload === undefined && {READY_JS}")
+    assert len(rows(app)) == 200
+    assert app.eval("document.getElementById('list-count').textContent") == "First 200 notes"
+    app.eval("document.getElementById('show-more').click()")
+    app.wait_for("document.querySelectorAll('.note-row').length === 205")
+    assert app.eval("document.getElementById('show-more').hidden") is True
+    assert rows(app)[-1]["title"] == "Note 0"
+    assert app.eval("document.getElementById('list-count').textContent") == "205 notes"
+
+
 # ---------------------------------------------------------------- note text stays text
 
 

@@ -47,10 +47,11 @@ export function focusSelectedRow(list) {
   list.querySelector(".note-row.selected")?.focus();
 }
 
-/** "12 notes", "3 notes tagged “travel”", "No notes match", … */
-export function renderListCount(target, count, text, tag) {
+/** "12 notes", "3 notes tagged “travel”", "First 200 notes", "No notes match", … */
+export function renderListCount(target, count, text, tag, more) {
   const tagged = tag ? ` tagged “${tag}”` : "";
-  if (count > 0) target.textContent = `${count} ${count === 1 ? "note" : "notes"}${tagged}`;
+  if (more) target.textContent = `First ${count} notes${tagged}`;
+  else if (count > 0) target.textContent = `${count} ${count === 1 ? "note" : "notes"}${tagged}`;
   else if (text) target.textContent = `No notes${tagged} match “${text.trim()}”`;
   else if (tag) target.textContent = `No notes${tagged}`;
   else target.textContent = "No notes yet. Press Ctrl+N to write one.";
