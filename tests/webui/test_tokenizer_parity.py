@@ -17,11 +17,10 @@ from playwright.sync_api import Page, sync_playwright
 from ml.tokenize import encode as python_encode
 from ml.tokenize import sp_model_path
 from tests.webui import tokenizer_cases as cases
-from tests.webui.server import BLANK, serve_webui
+from tests.webui.server import BLANK, WEBUI, serve_webui
 
-# Until the encoder build puts sp.model under webui/models/use/, the test serves
-# the package's copy (the file ml.tokenize reads) at a URL of its own.
-MODEL_URL = "/__test__/sp.model"
+# The copy the app loads, put there by the encoder build (ml.build_encoder).
+MODEL_URL = "/models/use/sp.model"
 # The app's policy for scripts; blob: only so the test can start its own worker.
 CSP = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src blob:; connect-src 'self'"
@@ -74,17 +73,18 @@ START_WORKER = """async ({csp, modelUrl}) => {
 
 @pytest.fixture(scope="module")
 def browser_page() -> Iterator[tuple[Page, dict[str, Any]]]:
-    model = sp_model_path().read_bytes()
+    built = WEBUI / MODEL_URL.lstrip("/")
+    if not built.is_file():
+        pytest.fail(f"{built} is missing: build it with `make models`")
+    assert built.read_bytes() == sp_model_path().read_bytes(), (
+        "the app's sp.model is not the one the Python tokenizer reads; rebuild with `make models`"
+    )
     with serve_webui() as base, sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=shutil.which("chromium"),
             args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
         )
         page = browser.new_page()
-        page.route(
-            f"**{MODEL_URL}",
-            lambda route: route.fulfill(body=model, content_type="application/octet-stream"),
-        )
         page.goto(base + BLANK)
         ready = page.evaluate(START_WORKER, {"csp": CSP, "modelUrl": MODEL_URL})
         yield page, ready
