@@ -308,10 +308,14 @@ function shortcut(event) {
   // In text fields Ctrl+Backspace keeps deleting the previous word.
   if (mod && key === "Backspace" && !isTextField(event.target)) return deleteCurrent;
   if (mod && !event.shiftKey && key === "z" && toast.isUp) return () => toast.runAction();
+  if (key === "Escape" && editor.root.contains(event.target)) {
+    return () => focusSelectedRow(noteList);
+  }
   return null;
 }
 
 document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented) return; // a field already handled this key
   const action = shortcut(event);
   if (!action) return;
   event.preventDefault();

@@ -245,11 +245,13 @@ def test_tags_chips_autocomplete_rename_and_merge(app: AppProcess) -> None:
     assert chips(app) == ["work"]
 
     # Clicking a tag in the sidebar filters the list by it.
+    new_note_by_keyboard(app, "Unrelated", "Carries no tag.")
+    everything = len(rows(app))
     app.eval("document.querySelector('.tag-filter[data-tag=\"work\"]').click()")
     app.wait_for("document.querySelectorAll('.note-row').length === 2")
     assert {row["id"] for row in rows(app)} == {trip, plans}
     app.eval("document.querySelector('.tag-filter[data-all]').click()")
-    app.wait_for("document.querySelectorAll('.note-row').length > 2")
+    app.wait_for(f"document.querySelectorAll('.note-row').length === {everything}")
 
 
 def test_delete_then_undo(app: AppProcess) -> None:
@@ -318,15 +320,31 @@ def test_keyboard_shortcuts(app: AppProcess) -> None:
     app.wait_for(f"Number(document.querySelector('.note-row.selected').dataset.id) === {second}")
     assert value(app, "title") == "Keys two"
 
+    # Escape leaves the editor for the list, where the arrow keys move and Enter edits.
+    app.eval("document.getElementById('body').focus()")
+    app.press("Escape")
+    app.wait_for("document.activeElement.classList.contains('note-row')")
+    app.press("Down")
+    app.wait_for(f"Number(document.activeElement.dataset.id) === {first}")
+    app.press("Return")
+    app.wait_for("document.activeElement.id === 'body'")
+    assert value(app, "title") == "Keys one"
+
 
 def test_filter_narrows_by_words(app: AppProcess) -> None:
     new_note_by_keyboard(app, "Sourdough", "Feed the starter every morning.")
+    new_note_by_keyboard(app, "Starters", "Soup, then bread in the evening.")
+    everything = len(rows(app))
     app.press("Ctrl+F")
-    app.type_text("starter morn")
+    app.type_text("starter")
+    app.wait_for("document.querySelectorAll('.note-row').length === 2")
+    app.type_text(" morn")  # every word must match, the last one as a prefix
     app.wait_for("document.querySelectorAll('.note-row').length === 1")
     assert rows(app)[0]["title"] == "Sourdough"
+    app.type_text(' "(')  # search syntax is just text
+    app.wait_for("document.getElementById('list-count').textContent === '1 note'")
     clear_filter(app)
-    app.wait_for("document.querySelectorAll('.note-row').length > 1")
+    app.wait_for(f"document.querySelectorAll('.note-row').length === {everything}")
 
 
 # ---------------------------------------------------------------- errors
