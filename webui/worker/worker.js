@@ -1,0 +1,91 @@
+// The model worker (a module worker): TF.js, the tokenizer and the encoder live
+// here, so the page never waits on them. webui/model.js is its client.
+//
+// In:  {id, type: "load"}            Out: {id, ok: true, result: {backend, threads,
+//                                          model_id, load_ms}}
+//      {id, type: "embed", texts}         {id, ok: true, result: Float32Array[]}
+//                                          (buffers transferred)
+//      on failure                         {id, ok: false, error: "message"}
+// Messages are handled in order; "embed" before "load" loads first.
+
+// tf.min.js and the wasm backend are UMD bundles: imported for their side
+// effect, they attach to globalThis.tf (their wrapper looks for globalThis
+// first), which keeps this a module worker that can import our ES modules.
+import "../vendor/tf.min.js";
+import "../vendor/tf-backend-wasm.min.js";
+import { loadEncoder } from "./encoder.js";
+import { loadTokenizer } from "./tokenizer.js";
+
+const tf = globalThis.tf;
+const VENDOR = new URL("../vendor/", import.meta.url).href;
+const MODEL = new URL("../models/use/", import.meta.url).href;
+// Fastest first: wasm (SIMD, threaded when the page is cross-origin isolated);
+// webgl is slow or blocked without a GPU; cpu always works.
+const BACKENDS = ["wasm", "webgl", "cpu"];
+
+async function startBackend() {
+  tf.wasm.setWasmPaths(VENDOR);
+  const failures = [];
+  for (const name of BACKENDS) {
+    try {
+      if (await tf.setBackend(name)) {
+        await tf.ready();
+        return { name, failures };
+      }
+      failures.push(`${name}: not available`);
+    } catch (err) {
+      failures.push(`${name}: ${err?.message ?? err}`);
+    }
+  }
+  throw new Error(`no TF.js backend started (${failures.join("; ")})`);
+}
+
+async function load() {
+  const t0 = performance.now();
+  tf.enableProdMode();
+  const backend = await startBackend();
+  const [tokenizer, encoder] = await Promise.all([
+    loadTokenizer(new URL("sp.model", MODEL).href),
+    loadEncoder(tf, MODEL),
+  ]);
+  const info = {
+    backend: backend.name,
+    threads: backend.name === "wasm" ? tf.wasm.getThreadsCount() : 1,
+    fallback_reasons: backend.failures,
+    model_id: encoder.modelId,
+    load_ms: performance.now() - t0,
+  };
+  return { tokenizer, encoder, info };
+}
+
+let loading = null;
+const loaded = () => (loading ??= load());
+
+const handlers = {
+  async load() {
+    return { result: (await loaded()).info };
+  },
+  async embed({ texts }) {
+    if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string")) {
+      throw new TypeError("embed: texts must be an array of strings");
+    }
+    const { tokenizer, encoder } = await loaded();
+    const vectors = await encoder.embedIds(texts.map((t) => tokenizer.encode(t)));
+    return { result: vectors, transfer: vectors.map((v) => v.buffer) };
+  },
+};
+
+// One message at a time, in arrival order, so an embed never overlaps another.
+let queue = Promise.resolve();
+self.onmessage = ({ data }) => {
+  queue = queue.then(async () => {
+    try {
+      const handler = handlers[data?.type];
+      if (!handler) throw new Error(`unknown message type ${JSON.stringify(data?.type)}`);
+      const { result, transfer = [] } = await handler(data);
+      self.postMessage({ id: data.id, ok: true, result }, transfer);
+    } catch (err) {
+      self.postMessage({ id: data?.id, ok: false, error: String(err?.message ?? err) });
+    }
+  });
+};
