@@ -32,6 +32,7 @@ CNN_DIM = 256
 # the left of a width-n window (floor((n - 1) / 2)), so a SAME conv over a masked
 # sequence reproduces the per-sentence zero padding.
 BRANCHES = ((2, 0), (3, 1), (5, 2))
+assert all(left == (n - 1) // 2 for n, left in BRANCHES), "SAME padding would misalign"
 TABLE_CHUNKS = 17
 DENSE = ("proj_W", "proj_b", "ln1_g", "ln1_b", "ln2_g", "ln2_b", "cnn_W", "cnn_b",
          "d0", "d1", "d2", "d3", "p1", "p3",
