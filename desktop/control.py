@@ -51,6 +51,7 @@ def serve(path: Path, window: webview.Window, close: Callable[[], None], on_gui:
                 self.wfile.flush()
 
     server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
+    path.chmod(0o600)  # whoever can connect can drive the window
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="test-control", daemon=True).start()
     log.warning("test control channel listening on %s", path)
