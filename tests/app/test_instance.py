@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import signal
 import subprocess
@@ -28,7 +29,7 @@ def launch(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 def test_version() -> None:
     done = launch("--version")
     assert done.returncode == 0
-    assert done.stdout.strip() == "margin 0.1.0"
+    assert done.stdout.strip() == f"margin {importlib.metadata.version('margin')}"
 
 
 def test_second_launch_on_the_same_data_dir_is_refused_clearly(app_factory, tmp_path) -> None:
