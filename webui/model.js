@@ -9,12 +9,16 @@ const WORKER_URL = new URL("./worker/worker.js", import.meta.url);
 
 /**
  * Starts the worker and loads the model at once.
+ * options.threads: wasm threads (default: every core, up to 4, where the page
+ * can share memory with workers; 1 otherwise).
  * options.onStatus(status) is called with every status change, where status is
  * {state: "loading" | "ready" | "error", backend, modelId, loadMs, error}.
  * Returns {ready, status, onStatus(callback) -> unsubscribe, embed(texts), terminate()}.
  */
-export function createModel({ onStatus, workerUrl = WORKER_URL } = {}) {
-  const worker = new Worker(workerUrl, { type: "module" });
+export function createModel({ onStatus, threads } = {}) {
+  const url = new URL(WORKER_URL);
+  if (threads) url.searchParams.set("threads", String(threads));
+  const worker = new Worker(url, { type: "module" });
   const pending = new Map();
   const listeners = new Set(onStatus ? [onStatus] : []);
   let nextId = 1;

@@ -1,6 +1,7 @@
 // The model worker (a module worker): TF.js, the tokenizer and the encoder live
 // here, so the page never waits on them. webui/model.js is its client.
 //
+// Script URL: worker.js[?threads=N] (see wasmThreads).
 // In:  {id, type: "load"}            Out: {id, ok: true, result: {backend, threads,
 //                                          model_id, load_ms}}
 //      {id, type: "embed", texts}         {id, ok: true, result: Float32Array[]}
@@ -23,7 +24,28 @@ const MODEL = new URL("../models/use/", import.meta.url).href;
 // webgl is slow or blocked without a GPU; cpu always works.
 const BACKENDS = ["wasm", "webgl", "cpu"];
 
+// Threads for XNNPACK: ?threads=N on this script's URL, else every core up to 4.
+// Threaded wasm needs SharedArrayBuffer (a cross-origin isolated page, or
+// Chromium's SharedArrayBuffer feature); without it, or with N = 1, the
+// single-threaded SIMD build runs and no helper workers are started.
+function wasmThreads() {
+  const asked = Number(new URL(import.meta.url).searchParams.get("threads"));
+  const cores = navigator.hardwareConcurrency || 1;
+  const wanted = Math.min(asked > 0 ? asked : cores, 4);
+  return typeof SharedArrayBuffer === "function" ? wanted : 1;
+}
+
 async function startBackend() {
+  const threads = wasmThreads();
+  if (threads === 1) {
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+  } else {
+    // tfjs-backend-wasm caps its pool at hardwareConcurrency / 2, assuming two
+    // hardware threads per core; that leaves one thread on a 2-core machine.
+    Object.defineProperty(WorkerNavigator.prototype, "hardwareConcurrency",
+      { get: () => 2 * threads, configurable: true });
+    tf.wasm.setThreadsCount(threads);
+  }
   tf.wasm.setWasmPaths(VENDOR);
   const failures = [];
   for (const name of BACKENDS) {
