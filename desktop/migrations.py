@@ -6,7 +6,9 @@ migration is never edited: a change to the schema is a new migration at the end.
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import unicodedata
 
 _INITIAL_SCHEMA = (
     """
@@ -113,8 +115,96 @@ _SUGGESTION_FEEDBACK = (
     "CREATE INDEX suggestion_feedback_by_note ON suggestion_feedback (note_id, at)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_INITIAL_SCHEMA, _SUGGESTION_FEEDBACK)
+# Chinese, Japanese, Korean and Thai write words without spaces between them, so
+# unicode61 makes a whole run one token and matches only the start of a run. This
+# index holds such runs as overlapping character pairs (see unspaced_grams), so any
+# part of a run is found as a phrase of pairs. Other notes have no row in it.
+_UNSPACED_GRAMS = (
+    """
+    CREATE VIEW live_note_grams AS
+    SELECT id, margin_grams(title, body) AS grams FROM notes
+    WHERE deleted IS NULL AND margin_grams(title, body) != ''
+    """,
+    # 'ascii' splits on ASCII spaces and punctuation only, so each pair is one token.
+    """
+    CREATE VIRTUAL TABLE notes_grams USING fts5 (
+        grams, content = 'live_note_grams', content_rowid = 'id', tokenize = 'ascii'
+    )
+    """,
+    "INSERT INTO notes_grams (notes_grams) VALUES ('rebuild')",
+    """
+    CREATE TRIGGER notes_grams_after_insert AFTER INSERT ON notes
+    WHEN new.deleted IS NULL AND margin_grams(new.title, new.body) != ''
+    BEGIN
+        INSERT INTO notes_grams (rowid, grams)
+        VALUES (new.id, margin_grams(new.title, new.body));
+    END
+    """,
+    """
+    CREATE TRIGGER notes_grams_after_delete AFTER DELETE ON notes
+    WHEN old.deleted IS NULL AND margin_grams(old.title, old.body) != ''
+    BEGIN
+        INSERT INTO notes_grams (notes_grams, rowid, grams)
+        VALUES ('delete', old.id, margin_grams(old.title, old.body));
+    END
+    """,
+    """
+    CREATE TRIGGER notes_grams_after_update AFTER UPDATE OF title, body, deleted ON notes
+    BEGIN
+        INSERT INTO notes_grams (notes_grams, rowid, grams)
+        SELECT 'delete', old.id, grams FROM (SELECT margin_grams(old.title, old.body) AS grams)
+        WHERE old.deleted IS NULL AND grams != '';
+        INSERT INTO notes_grams (rowid, grams)
+        SELECT new.id, grams FROM (SELECT margin_grams(new.title, new.body) AS grams)
+        WHERE new.deleted IS NULL AND grams != '';
+    END
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _INITIAL_SCHEMA,
+    _SUGGESTION_FEEDBACK,
+    _UNSPACED_GRAMS,
+)
 LATEST_VERSION = len(MIGRATIONS)
+
+
+# Han (with its extensions and compatibility forms), kana, Hangul and Thai.
+_UNSPACED_RUN = re.compile(
+    "[\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff"
+    "\U00020000-\U0003134f]+"
+)
+
+
+def unspaced_runs(text: str) -> list[str]:
+    """The runs of CJK or Thai characters in `text`, after NFKC (half-width kana, etc.)."""
+    return _UNSPACED_RUN.findall(unicodedata.normalize("NFKC", text))
+
+
+def unspaced_grams(*texts: str) -> str:
+    """What notes_grams indexes: each run's overlapping pairs, then its last character.
+
+    "東京都庁" gives "東京 京都 都庁 庁": a run of the query is found as the phrase of
+    its pairs, and one character as the prefix of a token. Pairs never span two
+    runs, nor the title and the body. The index depends on this exact output:
+    changing it needs a migration that rebuilds notes_grams.
+    """
+    grams: list[str] = []
+    for text in texts:
+        for run in unspaced_runs(text):
+            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+            grams.append(run[-1])
+    return " ".join(grams)
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """The SQL functions the schema's views and triggers call; on every connection.
+
+    A connection without them (the sqlite3 shell, say) can read the notes but
+    cannot change them.
+    """
+    conn.create_function("margin_grams", 2, unspaced_grams, deterministic=True)
 
 
 class SchemaTooNew(Exception):
@@ -124,7 +214,8 @@ class SchemaTooNew(Exception):
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database up to LATEST_VERSION; returns the version it is at.
 
-    `conn` must be in autocommit mode (isolation_level=None). Each migration
+    `conn` must be in autocommit mode (isolation_level=None) and have the
+    functions of register_functions. Each migration
     runs in its own transaction together with its version bump, and the
     version is read inside that transaction, so two processes opening the same
     old file at once cannot both apply a migration.

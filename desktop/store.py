@@ -30,11 +30,26 @@ SNIPPET_CHARS = 140
 BUSY_TIMEOUT_MS = 5000
 ORIGINS = ("user", "accepted")
 
+# keyword_search looks at this many distinct words of a query at most (the
+# longest), so a long paste costs no more than a sentence.
+MAX_KEYWORD_WORDS = 16
+# FTS5 computes BM25 at several microseconds per matching note, so keyword_search
+# ranks all matches only while the chosen words are in this many notes together;
+# commoner words are left out (see _choose_words).
+MAX_SCORED_NOTES = 1000
+# The last word matches as a prefix from this many characters on; shorter, it would
+# expand to much of the vocabulary.
+MIN_PREFIX_CHARS = 3
+# Title words count this much more than body words in keyword ranking (BM25 weights).
+TITLE_WEIGHT = 2.0
+
 # The note list reads this much of each body to make a snippet, not the whole body.
 _SNIPPET_SOURCE_CHARS = 1000
 # A filter word takes part only if it holds a letter or a digit; anything else
 # would tokenize to nothing in FTS5's unicode61 tokenizer.
 _WORD_CHARACTER = re.compile(r"[^\W_]")
+# Roughly how unicode61 cuts text into tokens (letters and digits), for vocabulary lookups.
+_TOKEN = re.compile(r"[^\W_]+")
 
 
 class NoteTag(TypedDict):
@@ -77,6 +92,20 @@ class EmbeddingJob(TypedDict):
     id: int
     text: str
     content_hash: str
+
+
+class KeywordHit(TypedDict):
+    id: int
+    score: float
+
+
+class VectorRows(TypedDict):
+    ids: list[int]
+    updated: list[int]
+    vectors: bytes
+
+
+ChangeListener = Callable[[list[int]], None]
 
 
 class StoreError(Exception):
@@ -180,13 +209,44 @@ def fts_query(text: str) -> str:
     Every word must match; the last one as a prefix, so the list narrows while
     typing. Words without a letter or digit are left out.
     """
-    # FTS5 reads a query only up to a NUL, which would cut a quoted word open.
-    words = [word for word in text.replace("\0", " ").split() if _WORD_CHARACTER.search(word)]
+    words = query_words(text)
     if not words:
         return ""
-    phrases = ['"' + word.replace('"', '""') + '"' for word in words]
+    phrases = [_quoted(word) for word in words]
     phrases[-1] += "*"
     return " ".join(phrases)
+
+
+def query_words(text: str) -> list[str]:
+    """A search text's words: split at whitespace, those without a letter or digit left out."""
+    # FTS5 reads a query only up to a NUL, which would cut a quoted word open.
+    return [word for word in text.replace("\0", " ").split() if _WORD_CHARACTER.search(word)]
+
+
+def fold_term(word: str) -> str:
+    """A word as unicode61 (remove_diacritics 2) indexes it: lower case, no accents."""
+    bare = unicodedata.normalize("NFD", word.lower())
+    return unicodedata.normalize("NFC", "".join(c for c in bare if not unicodedata.combining(c)))
+
+
+def text_tokens(text: str) -> list[tuple[int, int, str]]:
+    """Roughly how unicode61 cuts `text` into tokens: (start, end, folded token)."""
+    return [(m.start(), m.end(), fold_term(m.group())) for m in _TOKEN.finditer(text)]
+
+
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _grams_query(runs: list[str]) -> str:
+    """The notes_grams query for CJK/Thai runs: any run, as a phrase of its pairs."""
+    phrases = []
+    for run in runs:
+        if len(run) == 1:
+            phrases.append(_quoted(run) + "*")
+        else:
+            phrases.append(_quoted(" ".join(run[i : i + 2] for i in range(len(run) - 1))))
+    return " OR ".join(phrases)
 
 
 def _snippet(body_start: str) -> str:
@@ -209,6 +269,9 @@ class Store:
         """
         self._clock = clock
         self._lock = threading.RLock()
+        self._listeners: list[ChangeListener] = []
+        # Notes changed by the write transaction under way, for the listeners.
+        self._touched: set[int] = set()
         conn = sqlite3.connect(
             db_path,
             isolation_level=None,
@@ -221,7 +284,12 @@ class Store:
             if mode != "wal":
                 log.warning("SQLite refused WAL mode for %s (got %r)", db_path, mode)
             conn.execute("PRAGMA foreign_keys = ON")
+            migrations.register_functions(conn)
             migrations.migrate(conn)
+            # Per connection, not in the file: how many notes hold each indexed word.
+            conn.execute(
+                "CREATE VIRTUAL TABLE temp.notes_vocab USING fts5vocab (main, notes_fts, row)"
+            )
         except migrations.SchemaTooNew as exc:
             conn.close()
             raise StoreError("schema_too_new", str(exc)) from exc
@@ -245,6 +313,7 @@ class Store:
             conn = self._conn
             if conn is None:
                 raise StoreError("closed", "the store is closed")
+            self._touched = set()
             try:
                 # IMMEDIATE takes the write lock up front, so another process
                 # holding it makes us wait (busy_timeout) instead of failing
@@ -259,6 +328,28 @@ class Store:
                     raise
             except sqlite3.Error as exc:
                 raise StoreError("storage", f"database error: {exc}") from exc
+            touched, self._touched = sorted(self._touched), set()
+            if touched:
+                self._tell_listeners(touched)
+
+    def watch(self, listener: ChangeListener) -> None:
+        """Call `listener(note_ids)` after each write that changed what search sees of
+        these notes: their text, trash state, `updated` time or vector (not their tags).
+
+        It runs on the writing thread right after the commit, still under the
+        store's lock, so listeners hear of changes one write at a time in commit
+        order. A listener may read from the store but must not write to it. What it
+        raises is logged, not passed to the writer, whose write has happened.
+        """
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _tell_listeners(self, note_ids: list[int]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(note_ids)
+            except Exception:
+                log.exception("a store listener failed on notes %s", note_ids[:10])
 
     def close(self) -> None:
         with self._lock:
@@ -303,6 +394,7 @@ class Store:
             assert note_id is not None
             for name in names:
                 _link(conn, note_id, _tag_id_for(conn, name), "user", now)
+            self._touched.add(note_id)
             return _read_note(conn, note_id)
 
     def get_note(self, note_id: int) -> Note:
@@ -354,6 +446,7 @@ class Store:
                         note_id,
                     ),
                 )
+                self._touched.add(note_id)
             return _read_note(conn, note_id)
 
     def delete_note(self, note_id: int) -> None:
@@ -366,6 +459,7 @@ class Store:
             ).rowcount
             if not moved:
                 raise NotFound(f"no note {note_id}")
+            self._touched.add(note_id)
 
     def undo_delete(self, note_id: int) -> Note:
         """Bring a note back from the trash; NotFound if it is not there (or purged)."""
@@ -377,6 +471,7 @@ class Store:
             ).rowcount
             if not restored:
                 raise NotFound(f"no note {note_id} in the trash")
+            self._touched.add(note_id)
             return _read_note(conn, note_id)
 
     def list_notes(
@@ -539,6 +634,7 @@ class Store:
                 " vector = excluded.vector",
                 (note_id, model_id, content_hash, vector),
             )
+            self._touched.add(note_id)
             return True
 
     def get_embedding(self, note_id: int) -> Embedding | None:
@@ -571,6 +667,235 @@ class Store:
             {"id": note_id, "text": content_text(title, body), "content_hash": digest}
             for note_id, title, body, digest in rows
         ]
+
+
+    # Search support (desktop/search.py)
+
+    def keyword_search(
+        self,
+        text: str,
+        *,
+        tag: str | None = None,
+        updated_from: int | None = None,
+        updated_to: int | None = None,
+        limit: int = 100,
+    ) -> list[KeywordHit]:
+        """Live notes holding words of `text`, best first; `score` is BM25 (higher is better).
+
+        Any word may match, so a sentence finds the notes sharing some of its
+        words, and notes with more and rarer ones rank higher; title words weigh
+        TITLE_WEIGHT times as much. The last word also matches as a prefix (from
+        MIN_PREFIX_CHARS characters on), as the text may still be being typed.
+        Words are chosen as _choose_words says: common words are left out, and
+        a query of only common words finds the newest notes holding all of them.
+        Runs of CJK or Thai also match inside longer runs, through notes_grams.
+        `tag` filters as in list_notes; `updated_from` and `updated_to` bound
+        `updated` (inclusive, ms).
+        """
+        text = _checked_text(text, "text")
+        limit = _checked_count(limit, "limit")
+        bounds = (
+            _checked_time(updated_from, "updated_from"),
+            _checked_time(updated_to, "updated_to"),
+        )
+        words = query_words(text)
+        runs = list(dict.fromkeys(migrations.unspaced_runs(text)))[:MAX_KEYWORD_WORDS]
+        if not (words or runs) or not limit:
+            return []
+        with self._transaction(write=False) as conn:
+            conditions, params = [], []
+            if tag is not None and _checked_text(tag, "tag").strip():
+                row = conn.execute(
+                    "SELECT id FROM tags WHERE fold = ?", (_fold(clean_tag_name(tag)),)
+                ).fetchone()
+                if row is None:
+                    return []
+                conditions.append(
+                    "EXISTS (SELECT 1 FROM note_tags WHERE note_id = f.rowid AND tag_id = ?)"
+                )
+                params.append(row[0])
+            for bound, test in zip(bounds, (">=", "<="), strict=True):
+                if bound is not None:
+                    conditions.append(f"(SELECT updated FROM notes WHERE id = f.rowid) {test} ?")
+                    params.append(bound)
+            where = " AND ".join(["{table} MATCH ?", *conditions])
+            scores: dict[int, float] = {}
+            if words:
+                chosen = _choose_words(conn, words)
+                if chosen:
+                    match, order, cap = " OR ".join(chosen), "rank", limit
+                else:
+                    match, order, cap = " AND ".join(_phrases(words)), "f.rowid DESC", limit
+                _add_bm25(conn, "notes_fts", f"{TITLE_WEIGHT}, 1.0", match, where, params,
+                          order, cap, scores)
+            if runs:
+                # Pairs of characters are selective; the newest matches stand for all.
+                _add_bm25(conn, "notes_grams", "1.0", _grams_query(runs), where, params,
+                          "f.rowid DESC", MAX_SCORED_NOTES, scores)
+        # Equal scores: the newer note (higher id) first.
+        best = sorted(scores.items(), key=lambda item: (-item[1], -item[0]))[:limit]
+        return [{"id": note_id, "score": score} for note_id, score in best]
+
+    def vector_rows(self, model_id: str, *, after_id: int = 0, limit: int = 1000) -> VectorRows:
+        """Current vectors of `model_id` of live notes with ids above `after_id`, by id.
+
+        A vector computed from an older text of its note is left out. `vectors`
+        holds the float32 vectors one after another, in the order of `ids`.
+        """
+        model_id = _checked_text(model_id, "model_id")
+        after_id = _checked_id(after_id)
+        limit = _checked_count(limit, "limit")
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                _CURRENT_VECTORS + " AND e.note_id > ? ORDER BY e.note_id LIMIT ?",
+                (model_id, after_id, limit),
+            ).fetchall()
+        return _vector_rows(rows)
+
+    def vector_rows_of(self, model_id: str, note_ids: Iterable[int]) -> VectorRows:
+        """As vector_rows, for the given notes (those without a current vector left out)."""
+        model_id = _checked_text(model_id, "model_id")
+        wanted = sorted({_checked_id(note_id) for note_id in note_ids})
+        rows: list[tuple[int, int, bytes]] = []
+        with self._transaction(write=False) as conn:
+            for start in range(0, len(wanted), _IDS_PER_QUERY):
+                part = wanted[start : start + _IDS_PER_QUERY]
+                rows += conn.execute(
+                    _CURRENT_VECTORS
+                    + f" AND e.note_id IN ({','.join('?' * len(part))}) ORDER BY e.note_id",
+                    (model_id, *part),
+                ).fetchall()
+        return _vector_rows(rows)
+
+    def tagged_note_ids(self, tag: str) -> list[int]:
+        """Ids of the live notes carrying `tag` (matched without regard to case)."""
+        fold = _fold(clean_tag_name(tag))
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT nt.note_id FROM tags AS t JOIN note_tags AS nt ON nt.tag_id = t.id"
+                " JOIN notes AS n ON n.id = nt.note_id WHERE t.fold = ? AND n.deleted IS NULL",
+                (fold,),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def get_notes(self, note_ids: Iterable[int]) -> list[Note]:
+        """The live notes among `note_ids`, in that order (missing and trashed ones left out)."""
+        wanted = [_checked_id(note_id) for note_id in note_ids]
+        with self._transaction(write=False) as conn:
+            live = set()
+            for start in range(0, len(wanted), _IDS_PER_QUERY):
+                part = wanted[start : start + _IDS_PER_QUERY]
+                live.update(
+                    row[0]
+                    for row in conn.execute(
+                        f"SELECT id FROM notes WHERE id IN ({','.join('?' * len(part))})"
+                        " AND deleted IS NULL",
+                        part,
+                    )
+                )
+            return [_read_note(conn, i) for i in dict.fromkeys(wanted) if i in live]
+
+
+# Live notes' vectors whose content hash is still the note's.
+_CURRENT_VECTORS = (
+    "SELECT e.note_id, n.updated, e.vector FROM embeddings AS e"
+    " JOIN notes AS n ON n.id = e.note_id"
+    " WHERE n.deleted IS NULL AND e.model_id = ? AND e.content_hash = n.content_hash"
+)
+# Well under SQLite's limit on bound parameters.
+_IDS_PER_QUERY = 500
+
+
+def _vector_rows(rows: list[tuple[int, int, bytes]]) -> VectorRows:
+    return {
+        "ids": [row[0] for row in rows],
+        "updated": [row[1] for row in rows],
+        "vectors": b"".join(row[2] for row in rows),
+    }
+
+
+def _checked_time(value: object, field: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid(f"{field} must be a time in milliseconds or None")
+    return value
+
+
+def _phrases(words: list[str]) -> list[str]:
+    """FTS5 phrases for `words`, repeats removed, the last a prefix if long enough."""
+    *others, last = words
+    distinct: dict[str, str] = {}
+    for word in others:
+        distinct.setdefault(fold_term(word), word)
+    distinct.pop(fold_term(last), None)
+    phrases = [_quoted(word) for word in distinct.values()]
+    tokens = text_tokens(last)
+    prefix = bool(tokens) and len(tokens[-1][2]) >= MIN_PREFIX_CHARS
+    return [*phrases, _quoted(last) + ("*" if prefix else "")]
+
+
+def _choose_words(conn: sqlite3.Connection, words: list[str]) -> list[str]:
+    """The phrases keyword_search ranks by: rare ones, in at most MAX_SCORED_NOTES notes.
+
+    Of the MAX_KEYWORD_WORDS longest distinct words, phrases are taken rarest
+    first while the notes holding them add up to no more than MAX_SCORED_NOTES
+    (counted from the index's vocabulary; a phrase counts as its rarest token, a
+    prefix as all its words). A word in no note costs nothing and is kept, in
+    case the vocabulary spells it differently. Common words add little to BM25
+    but cost the most, so they are what gets left out; [] when every word is
+    common.
+    """
+    phrases = _phrases(words)
+    typed = phrases[-1]
+    phrases = sorted(phrases, key=len, reverse=True)[:MAX_KEYWORD_WORDS]
+    notes: dict[str, int] = {}
+    for phrase in phrases:
+        tokens = [token for _, _, token in text_tokens(phrase)]
+        if not tokens:
+            continue
+        counts = []
+        for position, token in enumerate(tokens):
+            if phrase == typed and phrase.endswith("*") and position == len(tokens) - 1:
+                # Every term that starts with the token sorts between these two.
+                row = conn.execute(
+                    "SELECT sum(doc) FROM temp.notes_vocab WHERE term >= ? AND term < ?",
+                    (token, token + "\U0010ffff"),
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT doc FROM temp.notes_vocab WHERE term = ?", (token,)
+                ).fetchone()
+            counts.append((row[0] or 0) if row else 0)
+        notes[phrase] = min(counts)
+    chosen, total = [], 0
+    for phrase in sorted(notes, key=notes.__getitem__):
+        if total + notes[phrase] > MAX_SCORED_NOTES:
+            break
+        chosen.append(phrase)
+        total += notes[phrase]
+    return chosen
+
+
+def _add_bm25(
+    conn: sqlite3.Connection,
+    table: str,
+    weights: str,
+    match: str,
+    where: str,
+    params: list[object],
+    order: str,
+    limit: int,
+    scores: dict[int, float],
+) -> None:
+    """Adds -BM25 of the first `limit` matches in `order` to `scores`."""
+    rows = conn.execute(
+        f"SELECT f.rowid, bm25({table}, {weights}) AS rank FROM {table} AS f"
+        f" WHERE {where.format(table=table)} ORDER BY {order} LIMIT ?",
+        (match, *params, limit),
+    ).fetchall()
+    for note_id, rank in rows:
+        scores[note_id] = scores.get(note_id, 0.0) - rank
 
 
 def _require_live(conn: sqlite3.Connection, note_id: int) -> str:

@@ -120,7 +120,7 @@ def test_version_1_file_upgrades_with_its_data_intact(tmp_path: Path) -> None:
     old = tmp_path / "v1.db"
     make_version_1_database(old)
     store = Store(old, clock=lambda: T0 + 20)
-    assert store.schema_version() == 2
+    assert store.schema_version() == migrations.LATEST_VERSION
     assert store.get_note(1) == {
         "id": 1,
         "title": "Lisbon trip",
@@ -182,7 +182,7 @@ def test_a_failed_migration_changes_nothing(tmp_path: Path) -> None:
         assert "suggestion_feedback" not in names
         conn.execute("DROP INDEX suggestion_feedback_by_note")
     store = Store(path)
-    assert store.schema_version() == 2
+    assert store.schema_version() == migrations.LATEST_VERSION
     assert store.get_note(1)["title"] == "Lisbon trip"
     store.close()
 
@@ -207,7 +207,7 @@ def test_several_openers_of_one_old_file_migrate_it_once(tmp_path: Path) -> None
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert outcomes == [2, 2, 2, 2]
+    assert outcomes == [migrations.LATEST_VERSION] * 4
 
 
 def test_a_file_from_a_newer_app_is_refused_untouched(tmp_path: Path) -> None:
