@@ -6,6 +6,11 @@ person can read in the status bar.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
+import re
+import struct
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +22,17 @@ MAX_SEARCH_CHARS = 1000
 MAX_LIST_LIMIT = 1000
 MAX_TAGS_PER_NOTE = 100
 MAX_SQLITE_INT = 2**63 - 1
+# JS numbers are exact up to here; a date bound beyond it did not come from a date.
+MAX_SAFE_JS_INT = 2**53 - 1
+VECTOR_DIMENSIONS = 512
+# float32 little-endian, base64: 2048 bytes -> 2732 characters (with padding).
+VECTOR_BASE64_CHARS = 4 * math.ceil(4 * VECTOR_DIMENSIONS / 3)
+# The encoder's vectors are L2-normalised in float32; more slack than rounding
+# needs, far less than any other vector would pass with.
+UNIT_NORM_TOLERANCE = 1e-3
+_MODEL_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+_CONTENT_HASH = re.compile(r"[0-9a-f]{64}")
+_FILTER_KEYS = ("tag", "from", "to")
 NOTE_FIELDS = ("title", "body", "source_url")
 
 
@@ -148,3 +164,73 @@ def new_note(value: Any) -> dict[str, Any]:
     checked = note_fields(fields)
     checked["tags"] = tags(tag_names)
     return checked
+
+
+def vector(value: Any) -> bytes:
+    """A unit-length 512-d vector sent as base64 of float32 little-endian; returns its bytes."""
+    shape_error = ValidationError(
+        f"A vector must be {VECTOR_DIMENSIONS} numbers, sent as base64 of float32."
+    )
+    if not isinstance(value, str) or len(value) != VECTOR_BASE64_CHARS:
+        raise shape_error
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise shape_error from None
+    if len(raw) != 4 * VECTOR_DIMENSIONS:
+        raise shape_error
+    numbers = struct.unpack(f"<{VECTOR_DIMENSIONS}f", raw)
+    if not all(math.isfinite(x) for x in numbers):
+        raise ValidationError("A vector must hold finite numbers only.")
+    norm = math.sqrt(math.fsum(x * x for x in numbers))
+    if abs(norm - 1.0) > UNIT_NORM_TOLERANCE:
+        raise ValidationError("A vector must have unit length.")
+    return raw
+
+
+def optional_vector(value: Any) -> bytes | None:
+    return None if value is None else vector(value)
+
+
+def model_id(value: Any) -> str:
+    if not isinstance(value, str) or not _MODEL_ID.fullmatch(value):
+        raise ValidationError(
+            "A model id must be 1 to 100 letters, digits, dots, dashes, colons or underscores."
+        )
+    return value
+
+
+def content_hash(value: Any) -> str:
+    if not isinstance(value, str) or not _CONTENT_HASH.fullmatch(value):
+        raise ValidationError("A content hash must be 64 lower-case hexadecimal digits.")
+    return value
+
+
+def _time_ms(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_SAFE_JS_INT:
+        raise ValidationError(f"The {what} date must be a time in milliseconds.")
+    return value
+
+
+def search_filters(value: Any) -> dict[str, Any]:
+    """{"tag", "from", "to"}, each optional: a tag, and dates bounding the last edit
+    (ms since the epoch, inclusive). Returns Search.query's keyword arguments."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ValidationError("Search filters must be an object.")
+    unknown = sorted(set(value) - set(_FILTER_KEYS))
+    if unknown:
+        raise ValidationError(f"Unknown search filter: {', '.join(map(str, unknown))}.")
+    tag_name = value.get("tag")
+    start = _time_ms(value.get("from"), "start")
+    end = _time_ms(value.get("to"), "end")
+    if start is not None and end is not None and start > end:
+        raise ValidationError("The start date is after the end date.")
+    return {
+        "tag": None if tag_name in (None, "") else tag(tag_name),
+        "date_from": start,
+        "date_to": end,
+    }

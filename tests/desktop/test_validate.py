@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import math
+import struct
+
+import numpy as np
 import pytest
 
 from desktop import validate
@@ -143,3 +148,93 @@ def test_new_note_allows_tags_too() -> None:
         validate.new_note({"tags": [""]})
     with pytest.raises(ValidationError):
         validate.new_note("title")
+
+
+def b64(numbers) -> str:
+    return base64.b64encode(np.asarray(numbers, "<f4").tobytes()).decode("ascii")
+
+
+def unit_vector(seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(512).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_vector_round_trips_exactly() -> None:
+    v = unit_vector()
+    raw = validate.vector(b64(v))
+    assert raw == v.astype("<f4").tobytes()
+    assert np.array_equal(np.frombuffer(raw, "<f4"), v)
+    assert len(b64(v)) == validate.VECTOR_BASE64_CHARS == 2732
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (None, "512 numbers"),
+        (list(range(512)), "512 numbers"),
+        ("", "512 numbers"),
+        ("A" * 2732, "512 numbers"),  # the right length, but 2049 bytes without padding
+        ("!" * 2732, "512 numbers"),
+        (b64(np.ones(511) / math.sqrt(511)), "512 numbers"),
+        (b64(np.ones(513) / math.sqrt(513)), "512 numbers"),
+        (b64(np.zeros(512)), "unit length"),
+        (b64(np.ones(512)), "unit length"),
+        (b64(unit_vector() * 1.01), "unit length"),
+    ],
+    ids=["none", "list", "empty", "unpadded", "not base64", "511", "513", "zeros", "long", "1.01"],
+)
+def test_vector_refuses_wrong_shapes_and_lengths(bad, message) -> None:
+    with pytest.raises(ValidationError, match=message):
+        validate.vector(bad)
+
+
+@pytest.mark.parametrize("special", [math.nan, math.inf, -math.inf])
+def test_vector_refuses_non_finite_numbers(special) -> None:
+    numbers = list(unit_vector())
+    numbers[7] = special
+    raw = struct.pack("<512f", *numbers)
+    with pytest.raises(ValidationError, match="finite"):
+        validate.vector(base64.b64encode(raw).decode("ascii"))
+
+
+def test_vector_allows_float32_rounding_of_unit_length() -> None:
+    assert validate.vector(b64(unit_vector(1) * 1.0005))
+    assert validate.optional_vector(None) is None
+
+
+def test_model_id_and_content_hash() -> None:
+    assert validate.model_id("61534e4bf428") == "61534e4bf428"
+    for bad in ("", "a b", "x" * 101, None, 5, "id\n"):
+        with pytest.raises(ValidationError, match="model id"):
+            validate.model_id(bad)
+    digest = "0123456789abcdef" * 4
+    assert validate.content_hash(digest) == digest
+    for bad in (digest.upper(), digest[:-1], digest + "0", "g" * 64, None):
+        with pytest.raises(ValidationError, match="content hash"):
+            validate.content_hash(bad)
+
+
+def test_search_filters() -> None:
+    none = {"tag": None, "date_from": None, "date_to": None}
+    assert validate.search_filters(None) == none
+    assert validate.search_filters({}) == none
+    assert validate.search_filters({"tag": "", "from": None, "to": None}) == none
+    assert validate.search_filters({"tag": " travel ", "from": 0, "to": 1_700_000_000_000}) == {
+        "tag": "travel",
+        "date_from": 0,
+        "date_to": 1_700_000_000_000,
+    }
+    refused = {
+        "list": [],
+        "unknown key": {"colour": "red"},
+        "boolean date": {"from": True},
+        "text date": {"to": "2024-01-01"},
+        "float date": {"to": 1.5},
+        "huge date": {"from": 2**60},
+        "reversed": {"from": 2, "to": 1},
+        "empty tag": {"tag": "   "},
+    }
+    for case, bad in refused.items():
+        with pytest.raises(ValidationError):
+            validate.search_filters(bad)
+        assert case
