@@ -1,9 +1,10 @@
 """Build the encoder the webview runs: `python -m ml.build_encoder [--force]`.
 
 Writes webui/models/use/: table.bin (the token table's uint8 codes, row = token
-id), sp.model, model.json + weight shards (TF.js graph model of ml.encoder), and
-manifest.json last. Returns at once when the manifest already describes the
-current sources and settings; TensorFlow is imported only for a real build.
+id), sp.model, tokens/ and sentences/ (TF.js graph models of ml.encoder's two
+graphs: model.json + weight shards), and manifest.json last. Returns at once
+when the manifest already describes the current sources and settings;
+TensorFlow is imported only for a real build.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ OUT = ROOT / "webui" / "models" / "use"
 # 0.992 (and uint8 on any single one of the large matrices alone already costs
 # up to 5e-3), so two bytes it is.
 QUANTIZATION = "uint16"
+GRAPHS = ("tokens", "sentences")
 MIN_COSINE = 0.9999
 TOOLS = ("tensorflow", "tensorflowjs", "sentencepiece", "numpy")
 
@@ -67,6 +69,12 @@ def shipped_dense(dense: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: round_trip(v) for k, v in dense.items()}
 
 
+def listed_files(out: Path) -> dict[str, int]:
+    """Every file under `out` but the manifest, by relative path, with its size."""
+    return {f.relative_to(out).as_posix(): f.stat().st_size for f in sorted(out.rglob("*"))
+            if f.is_file() and f.name != "manifest.json"}
+
+
 def is_current(expected_id: str, out: Path = OUT) -> bool:
     try:
         manifest = json.loads((out / "manifest.json").read_text())
@@ -92,9 +100,8 @@ def check_texts() -> list[str]:
 
 def min_cosine(src: encoder.Source, dense: dict[str, np.ndarray], texts: list[str]) -> float:
     id_rows = [tokenize.encode(t) for t in texts]
-    rows, mask = src.table.batch(id_rows)
-    ref = encoder.build(src.dense, src.eps)(rows, mask).numpy()
-    got = encoder.build(dense, src.eps)(rows, mask).numpy()
+    ref = encoder.Network(src.table, src.dense, src.eps)(id_rows)
+    got = encoder.Network(src.table, dense, src.eps)(id_rows)
     return float((ref * got).sum(axis=1).min())
 
 
@@ -131,18 +138,22 @@ def build(sha: dict[str, str], out: Path = OUT) -> dict:
         progress("exporting the SavedModel")
         module = encoder.build(src.dense, src.eps)
         tf.saved_model.save(module, str(stage / "saved_model"),
-                            signatures={"serving_default": module.__call__})
-        progress(f"converting to a TF.js graph model ({QUANTIZATION} weights)")
-        graph = stage / "graph"
-        convert_tf_saved_model(str(stage / "saved_model"), str(graph),
-                               quantization_dtype_map={QUANTIZATION: True})
+                            signatures={name: getattr(module, name) for name in GRAPHS})
+        progress(f"converting to TF.js graph models ({QUANTIZATION} weights)")
+        files = stage / "files"
+        for name in GRAPHS:
+            convert_tf_saved_model(str(stage / "saved_model"), str(files / name),
+                                   signature_def=name,
+                                   quantization_dtype_map={QUANTIZATION: True})
         progress("writing the token table and sp.model")
-        src.table.codes.tofile(stage / "table.bin")
-        shutil.copyfile(encoder.source_dir() / "sp.model", stage / "sp.model")
+        src.table.codes.tofile(files / "table.bin")
+        shutil.copyfile(encoder.source_dir() / "sp.model", files / "sp.model")
         for old in out.iterdir():
-            if old.is_file():
+            if old.is_dir():
+                shutil.rmtree(old)
+            else:
                 old.unlink()
-        for f in [*graph.iterdir(), stage / "table.bin", stage / "sp.model"]:
+        for f in files.iterdir():
             os.replace(f, out / f.name)
 
     manifest = {
@@ -160,11 +171,18 @@ def build(sha: dict[str, str], out: Path = OUT) -> dict:
         "chunking": {"max_tokens": tokenize.MAX_TOKENS,
                      "policy": "fewest equal chunks of at most max_tokens ids with BOS/EOS "
                                "each; mean of chunk vectors, L2-normalised"},
-        "graph": {"file": "model.json", "inputs": {"rows": "float32 [B, T, 512]",
-                                                   "mask": "float32 [B, T]"},
-                  "output": "float32 [B, 512], L2-normalised"},
-        "files": {f.name: f.stat().st_size for f in sorted(out.iterdir())
-                  if f.is_file() and f.name != "manifest.json"},
+        "graphs": {
+            "tokens": {"file": "tokens/model.json", "inputs": {"rows": "float32 [N, 512]"},
+                       "output": f"float32 [N, {encoder.TOKEN_DIM}]: x (768), then 10 slots "
+                                 "x 256 (branch 2: 2 slots, 3: 3, 5: 5)"},
+            "sentences": {"file": "sentences/model.json",
+                          "inputs": {"rows": "float32 [B, T, 512]",
+                                     "h1": f"float32 [B, T, {encoder.X_DIM}]",
+                                     "mask": "float32 [B, T]"},
+                          "output": "float32 [B, 512], L2-normalised"},
+        },
+        "branches": [{"width": n, "left": left} for n, left in encoder.BRANCHES],
+        "files": listed_files(out),
     }
     tmp_manifest = out / "manifest.json.tmp"
     tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n")

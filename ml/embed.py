@@ -36,13 +36,13 @@ def model_id() -> str:
 
 
 @cache
-def _network() -> tuple[encoder.TokenTable, object]:
+def _network() -> encoder.Network:
     src = encoder.load_source()
-    return src.table, encoder.build(build_encoder.shipped_dense(src.dense), src.eps)
+    return encoder.Network(src.table, build_encoder.shipped_dense(src.dense), src.eps)
 
 
 def _compute(texts: Sequence[str], batch_size: int) -> np.ndarray:
-    table, network = _network()
+    network = _network()
     owner: list[int] = []
     rows: list[list[int]] = []
     for i, text in enumerate(texts):
@@ -54,7 +54,7 @@ def _compute(texts: Sequence[str], batch_size: int) -> np.ndarray:
     sums = np.zeros((len(texts), encoder.EMB_DIM), np.float64)
     for start in range(0, len(order), batch_size):
         part = order[start:start + batch_size]
-        vectors = network(*table.batch([rows[r] for r in part])).numpy()
+        vectors = network([rows[r] for r in part])
         np.add.at(sums, [owner[r] for r in part], vectors)
     return (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
 

