@@ -50,6 +50,11 @@ def export_graph(model: keras.Model, n_tags: int, out_dir: Path) -> None:
                 old.unlink()
         for new in graph.iterdir():
             shutil.copyfile(new, out_dir / new.name)
+    # The converter writes node attributes in protobuf map order, which changes from
+    # run to run; sorted keys make the same weights give the same bytes (and digest).
+    topology = out_dir / "model.json"
+    topology.write_text(json.dumps(json.loads(topology.read_text()), sort_keys=True,
+                                   separators=(",", ":")) + "\n")
 
 
 def graph_digest(out_dir: Path) -> str:

