@@ -2,8 +2,12 @@
 
 pywebview exposes every public attribute of this object to JavaScript (and walks
 into public attributes that are objects), so everything but the bridge methods is
-private. Each method checks its arguments (desktop.validate), calls the store, and
-returns plain data or {"error": {"code", "message"}}; no traceback reaches the UI.
+private. Each method checks its arguments (desktop.validate), calls the store or the
+search, and returns plain data or {"error": {"code", "message"}}; no traceback
+reaches the UI.
+
+Vectors cross the bridge as base64 of float32 little-endian: exact, and a third of
+the size of a JSON list of numbers.
 """
 
 from __future__ import annotations
@@ -16,11 +20,18 @@ from collections.abc import Callable
 from typing import Any
 
 from desktop import validate
+from desktop.search import Search
 from desktop.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
 Reply = Any
+
+SEARCH_RESULTS = 30
+RELATED_NOTES = 5
+# embedding_backlog counts at most this many notes (the store has no count of its
+# own yet, so this reads their texts; past it the page shows "10,000+").
+BACKLOG_COUNT_CAP = 10_000
 
 
 def _error(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -53,8 +64,9 @@ def _bridge(method: Callable[..., Reply]) -> Callable[..., Reply]:
 
 
 class Api:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, search: Search) -> None:
         self._store = store
+        self._search = search
 
     @_bridge
     def list_notes(self, text: Any = "", tag: Any = None, limit: Any = 200, offset: Any = 0):
@@ -111,3 +123,48 @@ class Api:
             return _error("invalid", "This note has no source link.")
         # The stored link passed validate.source_url, so it is http(s) only.
         return {"opened": webbrowser.open(url, new=2)}
+
+    # ------------------------------------------------------------ vectors and search
+
+    @_bridge
+    def put_embedding(self, note_id: Any, vector_b64: Any, model_id: Any, content_hash: Any):
+        """Keeps a note's vector; {"stored": false} when the note changed since (stale)."""
+        stored = self._store.put_embedding(
+            validate.note_id(note_id),
+            validate.vector(vector_b64),
+            validate.model_id(model_id),
+            validate.content_hash(content_hash),
+        )
+        return {"stored": stored}
+
+    @_bridge
+    def notes_needing_embedding(self, model_id: Any, limit: Any = 100):
+        return self._store.notes_needing_embedding(
+            validate.model_id(model_id), validate.limit(limit)
+        )
+
+    @_bridge
+    def embedding_backlog(self, model_id: Any):
+        """How many notes have no current vector of this model (capped, see BACKLOG_COUNT_CAP)."""
+        waiting = self._store.notes_needing_embedding(
+            validate.model_id(model_id), BACKLOG_COUNT_CAP
+        )
+        return {"remaining": len(waiting), "capped": len(waiting) == BACKLOG_COUNT_CAP}
+
+    @_bridge
+    def search(self, query: Any, vector_b64: Any = None, filters: Any = None):
+        """Notes for a query, best first, with their matched words as [text, is_match] segments.
+
+        `vector_b64` is the query's embedding, or None (model still loading) for words only.
+        """
+        return self._search.query(
+            validate.optional_vector(vector_b64),
+            validate.search_text(query),
+            limit=SEARCH_RESULTS,
+            **validate.search_filters(filters),
+        )
+
+    @_bridge
+    def related(self, note_id: Any):
+        """The notes nearest in meaning to this one, itself left out."""
+        return self._search.related(validate.note_id(note_id), RELATED_NOTES)

@@ -18,6 +18,7 @@ from desktop import logging_setup, paths
 from desktop.logging_setup import SHOWN
 
 if TYPE_CHECKING:
+    from desktop.search import Search
     from desktop.store import Store
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def run(data: Path) -> int:
         logging_setup.configure(paths.log_file(data))
         log.info("Margin starting with data in %s", data)
         # Imported here so that `margin --version` and a refused second launch stay quick.
+        from desktop.search import Search, encoder_model_id
         from desktop.store import Store, StoreError
 
         try:
@@ -53,7 +55,10 @@ def run(data: Path) -> int:
             print(f"Margin cannot open its notes database: {e.message}", file=sys.stderr)
             return 1
         try:
-            _Session(store, data).run()
+            # Vectors load on a thread of their own; words are searchable at once.
+            search = Search(store, encoder_model_id(paths.webui_dir()))
+            search.start()
+            _Session(store, search, data).run()
         finally:
             store.close()
         log.info("Margin closed")
@@ -197,7 +202,7 @@ class _QtGuiThread:
 class _Session:
     """One window over one store, from start to a clean close."""
 
-    def __init__(self, store: Store, data: Path) -> None:
+    def __init__(self, store: Store, search: Search, data: Path) -> None:
         import webview
 
         from desktop.api import Api
@@ -212,7 +217,7 @@ class _Session:
         self._window = webview.create_window(
             WINDOW_TITLE,
             url=str(paths.webui_dir() / "index.html"),
-            js_api=Api(store),
+            js_api=Api(store, search),
             width=1200,
             height=780,
             min_size=(760, 480),

@@ -1,10 +1,16 @@
 // Wiring only: the state, the events, and which view renders what.
 import { api, BridgeError } from "./bridge.js";
+import { EmbedQueue, QUERY } from "./embedQueue.js";
+import { Indexer } from "./indexer.js";
+import { createModel } from "./model.js";
 import { Editor } from "./views/editor.js";
 import { wireFilterBox } from "./views/filterBox.js";
+import { ModelStatus } from "./views/modelStatus.js";
 import {
   focusSelectedRow, markSelected, renderListCount, renderNoteList,
 } from "./views/noteList.js";
+import { renderRelated } from "./views/related.js";
+import { SearchPanel } from "./views/searchPanel.js";
 import { StatusBar } from "./views/statusBar.js";
 import { renderTagSidebar } from "./views/tagSidebar.js";
 import { Toast } from "./views/toast.js";
@@ -12,10 +18,18 @@ import { Toast } from "./views/toast.js";
 const SAVE_DELAY_MS = 400;
 const LIST_STEP = 200; // rows shown at first, and added by "Show more"
 const MAX_PAGE = 1000; // the most desktop/validate.py lets one list_notes call return
+
+const RELATED_WANTED = 5; // desktop/api.py RELATED_NOTES
 const $ = (id) => document.getElementById(id);
 
-const state = { notes: [], more: false, shown: LIST_STEP, tags: [], text: "", tag: null };
+const state = {
+  notes: [], more: false, shown: LIST_STEP, tags: [], text: "", tag: null,
+  related: [],
+  modelState: "loading", // webui/model.js: "loading", "ready" or "error"
+  model: null, // the model's load info while it is ready
+};
 const status = new StatusBar(document);
+const modelStatus = new ModelStatus(document);
 const toast = new Toast(document);
 const noteList = $("note-list");
 const editor = new Editor(document, {
@@ -34,6 +48,21 @@ const filter = wireFilterBox($("filter"), {
   onSubmit: () => openFirst().catch(report),
   onLeave: () => focusSelectedRow(noteList),
 });
+const embedQueue = new EmbedQueue();
+const indexer = new Indexer(api, embedQueue, {
+  onProgress: (run) => {
+    modelStatus.showProgress(run);
+    if (run === null) refreshRelated().catch(report); // with every note's vector in
+  },
+  onStored: (ids) => vectorsStored(ids),
+  onError: report,
+});
+const searchPanel = new SearchPanel(document, {
+  onQuery: (request) => runSearch(request).catch(report),
+  onOpen: (id) => openFromSearch(id).catch(report),
+});
+// Read by tests and handy when diagnosing: texts embedded per lane, vectors stored.
+window.marginStats = { embedded: embedQueue.counts, vectors: indexer.counts };
 
 // ---------------------------------------------------------------- messages
 
@@ -87,8 +116,11 @@ async function save() {
 }
 
 async function sendSave(id, fields) {
+  const before = editor.noteId === id ? editor.note.content_hash : null;
   try {
-    editor.update(await api.saveNote(id, fields));
+    const note = await api.saveNote(id, fields);
+    editor.update(note);
+    if (note.content_hash !== before) indexer.noteChanged(note);
     if (pending.size === 0) status.setSaveState("saved");
   } catch (error) {
     // Typed text stays in the editor and goes out again with the next save.
@@ -168,6 +200,7 @@ function renderTags() {
     onRename: (oldName, newName) => renameTag(oldName, newName).catch(report),
   });
   editor.setKnownTags(state.tags);
+  searchPanel.setTags(state.tags);
 }
 
 async function selectTag(name) {
@@ -223,6 +256,7 @@ async function openNote(id) {
   editor.show(note);
   status.setSaveState("");
   markSelected(noteList, id);
+  refreshRelated().catch(report);
 }
 
 async function openFirst() {
@@ -243,12 +277,15 @@ async function step(delta) {
 }
 
 async function newNote() {
+  searchPanel.close({ keepFocus: true });
   await settle();
   filter.clear();
   state.text = "";
   // A new note made while a tag is selected carries that tag, so it stays in view.
   const note = await api.createNote(state.tag ? { tags: [state.tag] } : {});
   editor.show(note);
+  indexer.noteChanged(note);
+  refreshRelated().catch(report);
   status.setSaveState("");
   await refreshList();
   if (state.tag) await refreshTags();
@@ -278,10 +315,107 @@ async function undoDelete(id) {
   await settle();
   const note = await api.undoDelete(id);
   editor.show(note);
+  refreshRelated().catch(report);
   status.setSaveState("");
   await refreshList();
   await refreshTags();
   status.showMessage(`Restored ${quoted(note.title || "Untitled")}.`);
+}
+
+// ---------------------------------------------------------------- related notes
+
+let relatedRequest = 0;
+
+async function refreshRelated() {
+  const id = editor.noteId;
+  const ticket = ++relatedRequest;
+  const notes = id === null ? [] : await api.related(id);
+  if (ticket !== relatedRequest || id !== editor.noteId) return;
+  state.related = notes;
+  renderRelated($("related"), notes, (other) => openNote(other).catch(report));
+}
+
+function vectorsStored(ids) {
+  // The open note's neighbours move with its vector, and fill in while others are indexed.
+  if (editor.noteId === null) return;
+  if (ids.includes(editor.noteId) || state.related.length < RELATED_WANTED) {
+    refreshRelated().catch(report);
+  }
+}
+
+// ---------------------------------------------------------------- search
+
+let searchRequest = 0;
+
+/** Runs the panel's query; a newer one asked meanwhile wins, older answers are dropped. */
+async function runSearch({ text, filters }) {
+  const ticket = ++searchRequest;
+  if (!text.trim()) {
+    searchPanel.showResults([], "Type to find notes by meaning or by their words.");
+    return;
+  }
+  const vector = await queryVector(text);
+  if (ticket !== searchRequest) return;
+  let results;
+  try {
+    results = await api.search(text, vector, filters);
+  } catch (error) {
+    if (ticket !== searchRequest) return;
+    if (!(error instanceof BridgeError)) throw error;
+    searchPanel.showResults([], error.message);
+    return;
+  }
+  if (ticket !== searchRequest) return;
+  searchPanel.showResults(results, searchSummary(results.length, vector !== null));
+}
+
+/** The query's vector, or null (words only) while the model loads or if it failed. */
+async function queryVector(text) {
+  if (state.model === null) return null;
+  try {
+    const [vector] = await embedQueue.embed([text], QUERY);
+    return vector;
+  } catch (error) {
+    console.error(error);
+    return null;
+  }
+}
+
+function searchSummary(count, byMeaning) {
+  const found = count === 0 ? "No notes match." : `${count} ${count === 1 ? "note" : "notes"}`;
+  if (byMeaning) return found;
+  const why = state.modelState === "loading"
+    ? "while the language model loads" : "(the language model is unavailable)";
+  return `${found} · matching words only ${why}`;
+}
+
+async function openFromSearch(id) {
+  searchPanel.close({ keepFocus: true });
+  await openNote(id);
+  editor.focusBody();
+}
+
+// ---------------------------------------------------------------- the model
+
+function startModel() {
+  const model = createModel({
+    onStatus: (modelState) => {
+      state.modelState = modelState.state;
+      if (modelState.state === "error") state.model = null;
+      // "ready" is shown with the load info, below.
+      if (modelState.state !== "ready") modelStatus.show(modelState);
+    },
+  });
+  embedQueue.use(model);
+  model.ready.then(
+    (info) => {
+      state.model = info;
+      modelStatus.show(model.status, info);
+      searchPanel.rerun(); // by meaning now, not only by words
+      return indexer.start(info.model_id);
+    },
+    () => {}, // the status bar already says so (onStatus)
+  ).catch(report);
 }
 
 // ---------------------------------------------------------------- keyboard
@@ -296,6 +430,7 @@ function shortcut(event) {
   const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
   if (mod && !event.altKey && !event.shiftKey && key === "n") return newNote;
   if (mod && !event.altKey && key === "f") return () => filter.focus();
+  if (mod && !event.altKey && !event.shiftKey && key === "k") return () => searchPanel.open();
   if (key === "/" && !mod && !event.altKey && !isTextField(event.target)) {
     return () => filter.focus();
   }
@@ -334,6 +469,7 @@ noteList.addEventListener("keydown", (event) => {
 });
 
 $("new-note").addEventListener("click", () => newNote().catch(report));
+$("open-search").addEventListener("click", () => searchPanel.open());
 $("show-more").addEventListener("click", () => showMore().catch(report));
 $("delete-note").addEventListener("click", () => deleteCurrent().catch(report));
 
@@ -361,6 +497,8 @@ async function start() {
   if (state.notes.length > 0) await openNote(state.notes[0].id);
   else renderList();
   document.body.dataset.ready = "true";
+  // After the notes show: the model loads in its worker while they are in use.
+  startModel();
 }
 
 start().catch(report);

@@ -35,6 +35,15 @@ export async function call(method, ...args) {
   return reply;
 }
 
+/** A vector as base64 of float32 little-endian: exact, and compact on the bridge. */
+function vectorBase64(vector) {
+  const view = new DataView(new ArrayBuffer(vector.length * 4));
+  vector.forEach((x, i) => view.setFloat32(i * 4, x, true));
+  let binary = "";
+  for (const byte of new Uint8Array(view.buffer)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
 export const api = {
   listNotes: (text, tag, limit, offset) => call("list_notes", text, tag, limit, offset),
   getNote: (id) => call("get_note", id),
@@ -47,4 +56,12 @@ export const api = {
   listTags: () => call("list_tags"),
   renameTag: (oldName, newName) => call("rename_tag", oldName, newName),
   openSource: (id) => call("open_source", id),
+  putEmbedding: (id, vector, modelId, contentHash) =>
+    call("put_embedding", id, vectorBase64(vector), modelId, contentHash),
+  notesNeedingEmbedding: (modelId, limit) => call("notes_needing_embedding", modelId, limit),
+  embeddingBacklog: (modelId) => call("embedding_backlog", modelId),
+  /** filters: {tag, from, to}; vector: the query's embedding, or null for words only. */
+  search: (query, vector, filters) =>
+    call("search", query, vector ? vectorBase64(vector) : null, filters),
+  related: (id) => call("related", id),
 };

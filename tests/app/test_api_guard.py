@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from desktop import api
+from desktop.search import Search
 from desktop.store import Store
 
 
@@ -24,7 +25,7 @@ def test_an_unexpected_failure_is_logged_and_answered_plainly(tmp_path: Path, ca
     store = Store(tmp_path / "notes.sqlite3")
     try:
         with caplog.at_level(logging.ERROR, logger="desktop.api"):
-            reply = _Broken(store).explode("secret detail at /home/someone")
+            reply = _Broken(store, Search(store, None)).explode("secret detail at /home/someone")
     finally:
         store.close()
     assert reply == {
@@ -39,7 +40,7 @@ def test_an_unexpected_failure_is_logged_and_answered_plainly(tmp_path: Path, ca
 
 def test_store_errors_keep_their_code(tmp_path: Path) -> None:
     store = Store(tmp_path / "notes.sqlite3")
-    bridge = api.Api(store)
+    bridge = api.Api(store, Search(store, None))
     assert bridge.get_note(1)["error"]["code"] == "not_found"
     assert bridge.rename_tag("nothing", "else")["error"]["code"] == "not_found"
     store.close()

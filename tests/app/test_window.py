@@ -417,13 +417,18 @@ def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
         "add_tag",
         "create_note",
         "delete_note",
+        "embedding_backlog",
         "get_note",
         "list_notes",
         "list_tags",
+        "notes_needing_embedding",
         "open_source",
+        "put_embedding",
+        "related",
         "remove_tag",
         "rename_tag",
         "save_note",
+        "search",
         "undo_delete",
     ]
 
