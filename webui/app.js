@@ -332,7 +332,7 @@ async function refreshRelated() {
   const notes = id === null ? [] : await api.related(id);
   if (ticket !== relatedRequest || id !== editor.noteId) return;
   state.related = notes;
-  renderRelated($("related"), notes, (other) => openNote(other).catch(report));
+  renderRelated($("related"), id, notes, (other) => openNote(other).catch(report));
 }
 
 function vectorsStored(ids) {
@@ -351,7 +351,7 @@ let searchRequest = 0;
 async function runSearch({ text, filters }) {
   const ticket = ++searchRequest;
   if (!text.trim()) {
-    searchPanel.showResults([], "Type to find notes by meaning or by their words.");
+    searchPanel.showResults(text, [], "Type to find notes by meaning or by their words.");
     return;
   }
   const vector = await queryVector(text);
@@ -362,11 +362,11 @@ async function runSearch({ text, filters }) {
   } catch (error) {
     if (ticket !== searchRequest) return;
     if (!(error instanceof BridgeError)) throw error;
-    searchPanel.showResults([], error.message);
+    searchPanel.showResults(text, [], error.message);
     return;
   }
   if (ticket !== searchRequest) return;
-  searchPanel.showResults(results, searchSummary(results.length, vector !== null));
+  searchPanel.showResults(text, results, searchSummary(results.length, vector !== null));
 }
 
 /** The query's vector, or null (words only) while the model loads or if it failed. */

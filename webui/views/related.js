@@ -1,8 +1,12 @@
 // Related notes under the open note: the nearest few by meaning, one click each.
 import { el } from "./dom.js";
 
-/** Renders search results (title, snippet, id) into #related; hidden when there are none. */
-export function renderRelated(container, notes, onOpen) {
+/**
+ * Renders the notes related to note `noteId` (search results: id, title, snippet)
+ * into #related; hidden when there are none.
+ */
+export function renderRelated(container, noteId, notes, onOpen) {
+  container.dataset.noteId = noteId ?? "";
   if (notes.length === 0) {
     container.replaceChildren();
     container.hidden = true;

@@ -99,11 +99,12 @@ export class SearchPanel {
     this.tag.value = tags.some((tag) => tag.name === chosen) ? chosen : "";
   }
 
-  /** Search results (desktop/search.py) with a line above them. */
-  showResults(results, info) {
+  /** Search results (desktop/search.py) for `text`, with a line above them. */
+  showResults(text, results, info) {
     this.results = results;
     this.active = results.length > 0 ? 0 : -1;
     this.list.replaceChildren(...results.map((result, i) => this.#row(result, i)));
+    this.list.setAttribute("aria-label", text ? `Results for “${text}”` : "Search results");
     this.#markActive();
     this.showInfo(info);
     if (this.openFirstShown) {
