@@ -14,7 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ml.train import DIM, tensorflow
+import numpy as np
+
+from ml.train import DIM, predict, suggest, tensorflow
 
 if TYPE_CHECKING:
     import keras
@@ -68,10 +70,16 @@ def graph_digest(out_dir: Path) -> str:
 
 def write_tagger(model: keras.Model, out_dir: Path, *, labels: list[str], threshold: float,
                  head: str, seed: int, encoder_model_id: str, mapping: dict,
-                 metrics: dict, command: str) -> None:
-    """The graph model, tagger.json (what the webview needs) and metrics.json (the numbers)."""
+                 metrics: dict, command: str, examples: list[str],
+                 example_vectors: np.ndarray) -> None:
+    """The graph model, tagger.json (what the webview needs) and metrics.json (the numbers).
+
+    metrics.json also keeps the example texts' probabilities as Python computed them,
+    for the check that the committed graph in TF.js gives the same.
+    """
     export_graph(model, len(labels), out_dir)
     digest = graph_digest(out_dir)
+    probabilities = predict(model, example_vectors)[:, : len(labels)]
     tagger = {
         "format": FORMAT,
         "labels": labels,
@@ -85,4 +93,12 @@ def write_tagger(model: keras.Model, out_dir: Path, *, labels: list[str], thresh
     }
     (out_dir / TAGGER_JSON).write_text(json.dumps(tagger, indent=1, ensure_ascii=False) + "\n")
     (out_dir / METRICS_JSON).write_text(
-        json.dumps({"graph_sha256": digest, **metrics}, indent=1) + "\n")
+        json.dumps({
+            "graph_sha256": digest,
+            **metrics,
+            "examples": [
+                {"text": text, "probabilities": row.tolist(),
+                 "suggestions": suggest(row[None], labels, threshold)[0]}
+                for text, row in zip(examples, probabilities, strict=True)
+            ],
+        }, indent=1, ensure_ascii=False) + "\n")

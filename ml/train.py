@@ -149,6 +149,19 @@ def suggestion_rate(probabilities: np.ndarray, threshold: float) -> float:
     return float(np.mean(probabilities.max(1) >= threshold))
 
 
+# Notes a person might write, for a look at what the tagger suggests (in metrics.json)
+# and for the check that TF.js gives the same numbers as Python.
+EXAMPLES = [
+    "Booked the night train to Vienna, then two days of hiking near Salzburg.",
+    "来週の京都旅行のために新幹線のチケットを予約した。",
+    "Pay the credit card bill before Friday, and ask the bank about the overdraft fee.",
+    "Rezept: 200 g Mehl, 3 Eier, eine Prise Salz, 30 Minuten bei 180 Grad backen.",
+    "Le ministre a présenté la réforme des retraites devant l'Assemblée nationale.",
+    "El equipo ganó la final en la prórroga con un gol de cabeza.",
+    "hmm, not sure yet",
+    "Remind me what we talked about",
+]
+
 THRESHOLDS = np.round(np.arange(0.30, 0.951, 0.01), 2)
 
 
@@ -308,7 +321,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     convert.write_tagger(model, args.out, labels=list(tagger_labels.TAGS), threshold=threshold,
                          head=args.head, seed=args.seed, encoder_model_id=model_id,
                          mapping=tagger_labels.mapping(), metrics=metrics,
-                         command=" ".join(["python -m ml.train", *(argv or sys.argv[1:])]))
+                         command=" ".join(["python -m ml.train", *(argv or sys.argv[1:])]),
+                         examples=EXAMPLES, example_vectors=embed.embed(EXAMPLES))
     print(json.dumps(metrics, indent=1))
 
 
