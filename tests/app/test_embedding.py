@@ -119,13 +119,14 @@ def test_the_bridge_refuses_bad_and_stale_vectors(app: AppProcess) -> None:
 
 
 def test_background_indexing_resumes_after_a_kill(app_factory, tmp_path: Path) -> None:
-    # An older database: notes in three languages, and no vectors at all.
+    # An older database: 270 notes in three languages, and no vectors at all. Enough
+    # that the kill comes mid-way (about 25 notes/s here).
     data = tmp_path / "data"
     data.mkdir()
     sentences = [
-        *sib_sentences("eng_Latn", 300),
-        *sib_sentences("deu_Latn", 150),
-        *sib_sentences("jpn_Jpan", 150),
+        *sib_sentences("eng_Latn", 360),
+        *sib_sentences("deu_Latn", 225),
+        *sib_sentences("jpn_Jpan", 225),
     ]
     store = Store(paths.database_file(data))
     for i in range(0, len(sentences), 3):
