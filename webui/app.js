@@ -18,7 +18,6 @@ import { Toast } from "./views/toast.js";
 const SAVE_DELAY_MS = 400;
 const LIST_STEP = 200; // rows shown at first, and added by "Show more"
 const MAX_PAGE = 1000; // the most desktop/validate.py lets one list_notes call return
-
 const RELATED_WANTED = 5; // desktop/api.py RELATED_NOTES
 const $ = (id) => document.getElementById(id);
 
@@ -55,7 +54,7 @@ const indexer = new Indexer(api, embedQueue, {
     if (run === null) refreshRelated().catch(report); // with every note's vector in
   },
   onStored: (ids) => vectorsStored(ids),
-  onError: report,
+  onError: reportUnlessModelDown,
 });
 const searchPanel = new SearchPanel(document, {
   onQuery: (request) => runSearch(request).catch(report),
@@ -77,6 +76,11 @@ function report(error) {
     console.error(error);
     status.showMessage("Something went wrong in the window. Please try again.", "error");
   }
+}
+
+/** A failed embedding says nothing new once the status bar shows the model is down. */
+function reportUnlessModelDown(error) {
+  if (state.modelState !== "error") report(error);
 }
 
 function quoted(text, max = 60) {
@@ -415,7 +419,7 @@ function startModel() {
       return indexer.start(info.model_id);
     },
     () => {}, // the status bar already says so (onStatus)
-  ).catch(report);
+  ).catch(reportUnlessModelDown);
 }
 
 // ---------------------------------------------------------------- keyboard
