@@ -65,7 +65,24 @@ def test_threshold_scores() -> None:
     p_out = np.array([[0.5, 0.5], [0.7, 0.3], [0.35, 0.65]])
     assert train.suggestion_rate(p_out, 0.6) == pytest.approx(2 / 3)
     # Above 0.7 no "no tag" text gets a suggestion, and the right 0.9 and 0.8 rows stay.
-    assert train.tune_threshold(p_in, tags, p_out) == pytest.approx(0.71)
+    sources = np.array(["sib:eng_Latn", "sib:eng_Latn", "clinc:in-scope", "clinc:in-scope",
+                        "clinc:oos", "clinc:oos", "clinc:oos", "clinc:small_talk"])
+    p = np.concatenate([p_in, p_out, [[0.99, 0.01]]])
+    all_tags = np.concatenate([tags, [-1, -1, -1, -1]])
+    assert train.tune_threshold(p, all_tags, sources) == pytest.approx(0.71)
+
+
+
+def test_threshold_weighs_sib_as_much_as_clinc() -> None:
+    # One SIB text tagged right at 0.6, nine CLINC texts at 0.9; out-of-scope texts at
+    # 0.7, 0.45 and 0.1 (twice); the rest of each row is "no tag". Counting texts,
+    # t = 0.71 keeps 9 of 10 with no false suggestion; per set, keeping the SIB text
+    # (t in 0.46..0.60) is worth the one false suggestion at 0.7.
+    p = np.array([[0.6, 0.4]] + [[0.9, 0.1]] * 9
+                 + [[0.7, 0.3], [0.45, 0.45], [0.1, 0.1], [0.1, 0.1]])
+    tags = np.array([0] * 10 + [-1] * 4)
+    sources = np.array(["sib:jpn_Jpan"] + ["clinc:in-scope"] * 9 + ["clinc:oos"] * 4)
+    assert train.tune_threshold(p, tags, sources) == pytest.approx(0.46)
 
 
 def small(s: tagger_labels.TaggerSet, per_source: int) -> tagger_labels.TaggerSet:
@@ -97,8 +114,7 @@ def test_tagger_pipeline_on_a_slice(slice_splits: dict[str, train.Split], tmp_pa
     probs = {name: train.tag_probabilities(model, s.x) for name, s in slice_splits.items()}
     assert probs["val"].shape == (len(slice_splits["val"].tags), len(tagger_labels.TAGS))
     val = slice_splits["val"]
-    inside, oos = val.tags >= 0, val.sources == "clinc:oos"
-    threshold = train.tune_threshold(probs["val"][inside], val.tags[inside], probs["val"][oos])
+    threshold = train.tune_threshold(probs["val"], val.tags, val.sources)
     metrics = train.measure(slice_splits, probs, threshold, seed=0)
     assert set(metrics["sib_dev"]["per_language"]) == set(SIB_LANGUAGES)
     # Even 30 requests per domain teach CLINC's life areas well.
