@@ -2,7 +2,7 @@
 // over postMessage. All model work happens in the worker, so nothing here blocks.
 //
 //   const model = createModel({ onStatus: (s) => show(s) });
-//   await model.ready;                       // {backend, threads, model_id, load_ms}
+//   await model.ready;                       // {backend, simd, threads, model_id, load_ms}
 //   const [v] = await model.embed(["text"]); // Float32Array(512), unit length
 
 const WORKER_URL = new URL("./worker/worker.js", import.meta.url);

@@ -2,8 +2,8 @@
 // here, so the page never waits on them. webui/model.js is its client.
 //
 // Script URL: worker.js[?threads=N] (see wasmThreads).
-// In:  {id, type: "load"}            Out: {id, ok: true, result: {backend, threads,
-//                                          model_id, load_ms}}
+// In:  {id, type: "load"}            Out: {id, ok: true, result: {backend, simd,
+//                                          threads, model_id, load_ms}}
 //      {id, type: "embed", texts}         {id, ok: true, result: Float32Array[]}
 //                                          (buffers transferred)
 //      on failure                         {id, ok: false, error: "message"}
@@ -70,9 +70,11 @@ async function load() {
     loadTokenizer(new URL("sp.model", MODEL).href),
     loadEncoder(tf, MODEL),
   ]);
+  const wasm = backend.name === "wasm";
   const info = {
     backend: backend.name,
-    threads: backend.name === "wasm" ? tf.wasm.getThreadsCount() : 1,
+    simd: wasm && await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"),
+    threads: wasm ? tf.wasm.getThreadsCount() : 1,
     fallback_reasons: backend.failures,
     model_id: encoder.modelId,
     load_ms: performance.now() - t0,
