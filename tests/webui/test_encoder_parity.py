@@ -37,12 +37,12 @@ START = """async (csp) => {
 EMBED = "async (texts) => (await window.model.embed(texts)).map((v) => Array.from(v))"
 
 
-def sib_texts() -> list[str]:
+def sib_texts(per_language: int = PER_LANGUAGE) -> list[str]:
     texts = []
     for tsv in sorted(SIB.glob("*/dev.tsv")):
         with tsv.open(encoding="utf-8", newline="") as f:
             rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
-        texts += [row[2] for row in rows[:PER_LANGUAGE]]
+        texts += [row[2] for row in rows[:per_language]]
     return texts
 
 
@@ -110,21 +110,37 @@ ENCODE_IDS = """async (rows) => {
 }"""
 
 
-def test_encoder_alone_matches_python_on_python_ids(page: tuple[Page, dict]) -> None:
-    """Token ids from Python straight into encoder.js: the encoder without tokenizer.js."""
+@pytest.fixture(scope="module")
+def page_encoder(page: tuple[Page, dict]) -> Page:
+    """The page itself with tf.js and encoder.js loaded, outside the worker."""
     pg = page[0]
-    if not pg.evaluate("Boolean(window.tf)"):
-        pg.add_script_tag(url="/vendor/tf.min.js")
-        pg.add_script_tag(url="/vendor/tf-backend-wasm.min.js")
-        # Threaded wasm would start its helper workers from blob: URLs, which the
-        # app's CSP (worker-src 'self') forbids in the page; the worker has no CSP.
-        pg.evaluate("""async () => {
-          tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
-          tf.wasm.setWasmPaths("/vendor/");
-          if (!await tf.setBackend("wasm")) throw new Error("no wasm");
-        }""")
+    pg.add_script_tag(url="/vendor/tf.min.js")
+    pg.add_script_tag(url="/vendor/tf-backend-wasm.min.js")
+    # Threaded wasm would start its helper workers from blob: URLs, which the
+    # app's CSP (worker-src 'self') forbids in the page; the worker has no CSP.
+    pg.evaluate("""async () => {
+      tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+      tf.wasm.setWasmPaths("/vendor/");
+      if (!await tf.setBackend("wasm")) throw new Error("no wasm");
+    }""")
+    return pg
+
+
+def test_encoder_alone_matches_python_on_python_ids(page_encoder: Page) -> None:
+    """Token ids from Python straight into encoder.js: the encoder without tokenizer.js."""
     texts = sib_texts()[::4] + [long_note()]
-    js = np.array(pg.evaluate(ENCODE_IDS, [tokenize.encode(t) for t in texts]), np.float32)
+    rows = [tokenize.encode(t) for t in texts]
+    js = np.array(page_encoder.evaluate(ENCODE_IDS, rows), np.float32)
+    assert cosines(js, embed(texts)).min() >= MIN_COSINE
+
+
+def test_forgotten_token_features_come_back_the_same(page_encoder: Page) -> None:
+    """More distinct tokens than the worker remembers: evicted ones are recomputed."""
+    texts = sib_texts(per_language=30)
+    rows = [tokenize.encode(t) for t in texts]
+    assert len({i for r in rows for i in r}) > 4096
+    js = np.array(page_encoder.evaluate(ENCODE_IDS, rows), np.float32)
+    assert page_encoder.evaluate("window.pageEncoder.memo.size") <= 4096
     assert cosines(js, embed(texts)).min() >= MIN_COSINE
 
 
