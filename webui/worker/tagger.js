@@ -28,6 +28,9 @@ class Tagger {
     const data = await output.data();
     this.tf.dispose([input, output]);
     const k = this.labels.length;
+    if (output.shape[1] !== k) {
+      throw new Error(`tagger: model gives ${output.shape[1]} outputs for ${k} labels`);
+    }
     return vectors.map((_, i) => data.slice(i * k, (i + 1) * k));
   }
 
@@ -64,9 +67,9 @@ export async function loadTagger(baseUrl, tf) {
     fetchJson(new URL("tagger.json", folder)),
     tf.loadGraphModel(new URL("model.json", folder).href),
   ]);
-  const outputs = model.outputs[0]?.shape;
-  if (outputs?.[1] !== meta.labels.length) {
-    throw new Error(`tagger: model gives ${outputs?.[1]} outputs for ${meta.labels.length} labels`);
-  }
-  return new Tagger(tf, model, meta);
+  const tagger = new Tagger(tf, model, meta);
+  // The first run allocates (and checks the output width against the labels):
+  // do it now, not on a keystroke.
+  await tagger.probabilities([new Float32Array(DIM)]);
+  return tagger;
 }
