@@ -162,3 +162,23 @@ def test_long_note_matches_python(page: tuple[Page, dict]) -> None:
     assert len(tokenize.chunk(tokenize.encode(note))) >= 3
     js = np.array(page[0].evaluate(EMBED, [note, "short"]), np.float32)
     assert cosines(js, embed([note, "short"])).min() >= MIN_COSINE
+
+
+CPU_IDS = """async (rows) => {
+  if (!await tf.setBackend("cpu")) throw new Error("no cpu backend");
+  const { loadEncoder } = await import("/worker/encoder.js");
+  const encoder = await loadEncoder(tf, "/models/use/");
+  const vectors = await encoder.embedIds(rows.map((r) => Int32Array.from(r)));
+  return vectors.map((v) => Array.from(v));
+}"""
+
+
+def test_the_fallback_cpu_backend_runs_the_graphs(page: tuple[Page, dict]) -> None:
+    """The worker falls back to webgl, then cpu: the graphs use no wasm-only kernels."""
+    other = page[0].context.new_page()
+    other.goto(page[0].url)
+    other.add_script_tag(url="/vendor/tf.min.js")
+    texts = sib_texts()[::16]
+    js = np.array(other.evaluate(CPU_IDS, [tokenize.encode(t) for t in texts]), np.float32)
+    other.close()
+    assert cosines(js, embed(texts)).min() >= MIN_COSINE
