@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -32,6 +33,8 @@ _FLUSH_JS = (
     "Promise.resolve(window.marginBeforeClose ? window.marginBeforeClose() : null).then(() => true)"
 )
 _FLUSH_TIMEOUT_S = 3.0
+# How long answers and files still on their way to the page may take once it is gone.
+_LAST_ANSWERS_S = 1.0
 _KNOCK = b"front\n"
 
 
@@ -62,9 +65,40 @@ def run(data: Path) -> int:
         finally:
             store.close()
         log.info("Margin closed")
-        return 0
     finally:
         lock.release()
+    _exit_past_stuck_threads()
+    return 0
+
+
+def _exit_past_stuck_threads() -> None:
+    """Exits now if pywebview threads are stuck serving a page that is gone.
+
+    pywebview answers each js_api call, and serves each file, from a thread of
+    its own that is not a daemon: an answer waits without a limit for the page
+    to take it, and a file (the model's are tens of MB) is written to a socket
+    without a timeout. Closing the window while one is on its way leaves that
+    thread waiting, and Python would wait for it forever on its way out.
+    Everything is saved and closed by now.
+    """
+    deadline = time.monotonic() + _LAST_ANSWERS_S
+    for thread in _other_threads():
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = _other_threads()
+    if stuck:
+        log.warning("exiting past %d threads still serving the closed page", len(stuck))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def _other_threads() -> list[threading.Thread]:
+    return [
+        thread
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread() and not thread.daemon and thread.is_alive()
+    ]
 
 
 def _prepare_environment() -> None:

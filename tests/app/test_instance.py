@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -118,3 +119,21 @@ def test_a_hung_page_does_not_keep_the_window_open(app_factory) -> None:
     assert app.stop(timeout=20) == 0
     assert time.monotonic() - started < 15
     assert "closing without the page's last save" in (app.data_dir / "margin.log").read_text()
+
+
+def test_a_stalled_download_does_not_keep_the_process_alive(app_factory) -> None:
+    # A client that stops reading mid-file (a page closing while the model loads)
+    # leaves a thread of pywebview's file server blocked in its write for good.
+    largest = max((f for f in (ROOT / "webui").rglob("*") if f.is_file()), key=os.path.getsize)
+    assert largest.stat().st_size > 20_000_000, "needs a file larger than the socket buffers"
+    app = app_factory()
+    port = int(app.eval("location.port"))
+    path = largest.relative_to(ROOT / "webui").as_posix()
+    with socket.create_connection(("127.0.0.1", port)) as stalled:
+        stalled.sendall(f"GET /{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        assert stalled.recv(12) == b"HTTP/1.0 200"
+        time.sleep(0.5)  # the server fills the socket's buffers, then waits for room
+        started = time.monotonic()
+        assert app.stop(timeout=10) == 0
+        assert time.monotonic() - started < 5
+    assert "threads still serving the closed page" in (app.data_dir / "margin.log").read_text()
