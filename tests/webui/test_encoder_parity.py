@@ -175,7 +175,7 @@ CPU_IDS = """async (rows) => {
 
 def test_the_fallback_cpu_backend_runs_the_graphs(page: tuple[Page, dict]) -> None:
     """The worker falls back to webgl, then cpu: the graphs use no wasm-only kernels."""
-    other = page[0].context.new_page()
+    other = page[0].context.browser.new_page()
     other.goto(page[0].url)
     other.add_script_tag(url="/vendor/tf.min.js")
     texts = sib_texts()[::16]
