@@ -54,10 +54,12 @@ from desktop.vector_index import VectorIndex
 log = logging.getLogger(__name__)
 
 # Weighted reciprocal rank fusion: a note scores 1 / (RRF_K + its semantic rank)
-# plus keyword_weight / (RRF_K + its keyword rank). Tuned on CLINC150 train
-# (bench/search.py --tune): on sentences, words add little to meaning.
+# plus keyword_weight / (RRF_K + its keyword rank). Tuned on CLINC150 (val and 20
+# per intent of train, bench/search.py --tune; best or near it on both, while
+# equal weights fall below the semantic side alone): on sentences, words add
+# little to meaning.
 RRF_K = 20
-KEYWORD_WEIGHT = 0.25
+KEYWORD_WEIGHT = 0.15
 # A query of a word or two is mostly a name or a term the user wants to see as
 # typed, and its embedding says little: then both sides weigh the same. (Not
 # tuned: CLINC150 has few such queries; a product choice.)

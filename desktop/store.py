@@ -37,6 +37,8 @@ MAX_KEYWORD_WORDS = 16
 # ranks all matches only while the chosen words are in this many notes together;
 # commoner words are left out (see _choose_words).
 MAX_SCORED_NOTES = 1000
+# keyword_search remembers at most this many terms' note counts.
+_TERM_CACHE_SIZE = 50_000
 # The last word matches as a prefix from this many characters on; shorter, it would
 # expand to much of the vocabulary.
 MIN_PREFIX_CHARS = 3
@@ -225,6 +227,8 @@ def query_words(text: str) -> list[str]:
 
 def fold_term(word: str) -> str:
     """A word as unicode61 (remove_diacritics 2) indexes it: lower case, no accents."""
+    if word.isascii():
+        return word.lower()
     bare = unicodedata.normalize("NFD", word.lower())
     return unicodedata.normalize("NFC", "".join(c for c in bare if not unicodedata.combining(c)))
 
@@ -270,6 +274,8 @@ class Store:
         self._clock = clock
         self._lock = threading.RLock()
         self._listeners: list[ChangeListener] = []
+        # keyword_search's counts of notes per indexed term (see _notes_holding).
+        self._term_notes: dict[str, int] = {}
         # Notes changed by the write transaction under way, for the listeners.
         self._touched: set[int] = set()
         conn = sqlite3.connect(
@@ -330,6 +336,7 @@ class Store:
                 raise StoreError("storage", f"database error: {exc}") from exc
             touched, self._touched = sorted(self._touched), set()
             if touched:
+                self._term_notes.clear()
                 self._tell_listeners(touched)
 
     def watch(self, listener: ChangeListener) -> None:
@@ -721,7 +728,7 @@ class Store:
             where = " AND ".join(["{table} MATCH ?", *conditions])
             scores: dict[int, float] = {}
             if words:
-                chosen = _choose_words(conn, words)
+                chosen = self._choose_words(conn, words)
                 if chosen:
                     match, order, cap = " OR ".join(chosen), "rank", limit
                 else:
@@ -735,6 +742,69 @@ class Store:
         # Equal scores: the newer note (higher id) first.
         best = sorted(scores.items(), key=lambda item: (-item[1], -item[0]))[:limit]
         return [{"id": note_id, "score": score} for note_id, score in best]
+
+    def _choose_words(self, conn: sqlite3.Connection, words: list[str]) -> list[str]:
+        """The phrases keyword_search ranks by: rare ones, in at most MAX_SCORED_NOTES notes.
+
+        Of the MAX_KEYWORD_WORDS longest distinct words, phrases are taken rarest
+        first while the notes holding them add up to no more than MAX_SCORED_NOTES
+        (counted from the index's vocabulary; a phrase counts as its rarest token,
+        a prefix as all its words). A word in no note costs nothing and is kept,
+        in case the vocabulary spells it differently. Common words add little to
+        BM25 but cost the most, so they are what gets left out; [] when every
+        word is common.
+        """
+        phrases = _phrases(words)
+        typed = phrases[-1]
+        tokens = {
+            phrase: [token for _, _, token in text_tokens(phrase)]
+            for phrase in sorted(phrases, key=len, reverse=True)[:MAX_KEYWORD_WORDS]
+        }
+        prefix = tokens[typed][-1] if typed.endswith("*") and tokens.get(typed) else None
+        held = self._notes_holding(conn, {t for parts in tokens.values() for t in parts}, prefix)
+        notes: dict[str, int] = {}
+        for phrase, parts in tokens.items():
+            if parts:
+                counts = [held[t] for t in parts[:-1]]
+                counts.append(held[prefix + "*"] if phrase == typed and prefix else held[parts[-1]])
+                notes[phrase] = min(counts)
+        chosen, total = [], 0
+        for phrase in sorted(notes, key=notes.__getitem__):
+            if total + notes[phrase] > MAX_SCORED_NOTES:
+                break
+            chosen.append(phrase)
+            total += notes[phrase]
+        return chosen
+
+    def _notes_holding(
+        self, conn: sqlite3.Connection, terms: set[str], prefix: str | None
+    ) -> dict[str, int]:
+        """How many live notes hold each term, and (as prefix + "*") any term with the prefix.
+
+        Counting reads a term's whole list of notes, so counts are kept until the
+        next change to a note (they only steer which words to rank by).
+        """
+        cache = self._term_notes
+        if len(cache) > _TERM_CACHE_SIZE:
+            cache.clear()
+        missing = sorted(terms - cache.keys())
+        if missing:
+            found = dict(
+                conn.execute(
+                    "SELECT term, doc FROM temp.notes_vocab"
+                    f" WHERE term IN ({','.join('?' * len(missing))})",
+                    missing,
+                ).fetchall()
+            )
+            cache.update((term, found.get(term, 0)) for term in missing)
+        if prefix is not None and prefix + "*" not in cache:
+            # Every term that starts with the prefix sorts between these two.
+            row = conn.execute(
+                "SELECT sum(doc) FROM temp.notes_vocab WHERE term >= ? AND term < ?",
+                (prefix, prefix + "\U0010ffff"),
+            ).fetchone()
+            cache[prefix + "*"] = row[0] or 0
+        return cache
 
     def vector_rows(self, model_id: str, *, after_id: int = 0, limit: int = 1000) -> VectorRows:
         """Current vectors of `model_id` of live notes with ids above `after_id`, by id.
@@ -768,12 +838,16 @@ class Store:
         return _vector_rows(rows)
 
     def tagged_note_ids(self, tag: str) -> list[int]:
-        """Ids of the live notes carrying `tag` (matched without regard to case)."""
+        """Ids of the notes carrying `tag` (matched without regard to case), trash included.
+
+        The trash stays in: leaving it out costs a look at every note, and the
+        caller (search) only holds live notes anyway.
+        """
         fold = _fold(clean_tag_name(tag))
         with self._transaction(write=False) as conn:
             rows = conn.execute(
                 "SELECT nt.note_id FROM tags AS t JOIN note_tags AS nt ON nt.tag_id = t.id"
-                " JOIN notes AS n ON n.id = nt.note_id WHERE t.fold = ? AND n.deleted IS NULL",
+                " WHERE t.fold = ?",
                 (fold,),
             ).fetchall()
         return [row[0] for row in rows]
@@ -833,48 +907,6 @@ def _phrases(words: list[str]) -> list[str]:
     tokens = text_tokens(last)
     prefix = bool(tokens) and len(tokens[-1][2]) >= MIN_PREFIX_CHARS
     return [*phrases, _quoted(last) + ("*" if prefix else "")]
-
-
-def _choose_words(conn: sqlite3.Connection, words: list[str]) -> list[str]:
-    """The phrases keyword_search ranks by: rare ones, in at most MAX_SCORED_NOTES notes.
-
-    Of the MAX_KEYWORD_WORDS longest distinct words, phrases are taken rarest
-    first while the notes holding them add up to no more than MAX_SCORED_NOTES
-    (counted from the index's vocabulary; a phrase counts as its rarest token, a
-    prefix as all its words). A word in no note costs nothing and is kept, in
-    case the vocabulary spells it differently. Common words add little to BM25
-    but cost the most, so they are what gets left out; [] when every word is
-    common.
-    """
-    phrases = _phrases(words)
-    typed = phrases[-1]
-    phrases = sorted(phrases, key=len, reverse=True)[:MAX_KEYWORD_WORDS]
-    notes: dict[str, int] = {}
-    for phrase in phrases:
-        tokens = [token for _, _, token in text_tokens(phrase)]
-        if not tokens:
-            continue
-        counts = []
-        for position, token in enumerate(tokens):
-            if phrase == typed and phrase.endswith("*") and position == len(tokens) - 1:
-                # Every term that starts with the token sorts between these two.
-                row = conn.execute(
-                    "SELECT sum(doc) FROM temp.notes_vocab WHERE term >= ? AND term < ?",
-                    (token, token + "\U0010ffff"),
-                ).fetchone()
-            else:
-                row = conn.execute(
-                    "SELECT doc FROM temp.notes_vocab WHERE term = ?", (token,)
-                ).fetchone()
-            counts.append((row[0] or 0) if row else 0)
-        notes[phrase] = min(counts)
-    chosen, total = [], 0
-    for phrase in sorted(notes, key=notes.__getitem__):
-        if total + notes[phrase] > MAX_SCORED_NOTES:
-            break
-        chosen.append(phrase)
-        total += notes[phrase]
-    return chosen
 
 
 def _add_bm25(

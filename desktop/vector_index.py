@@ -27,11 +27,16 @@ def sign_codes(vectors: np.ndarray) -> np.ndarray:
 
 
 class VectorIndex:
-    """Sign codes of note vectors with each note's id and `updated` time; thread-safe."""
+    """Sign codes of note vectors with each note's id and `updated` time; thread-safe.
+
+    Codes are held one 64-bit word per row of an (8, capacity) array, so the scan
+    XORs and counts eight long contiguous rows (several times faster than eight
+    words per note).
+    """
 
     def __init__(self, capacity: int = 1024) -> None:
         self._lock = threading.Lock()
-        self._codes = np.zeros((capacity, _WORDS), np.uint64)
+        self._codes = np.zeros((_WORDS, capacity), np.uint64)
         self._ids = np.zeros(capacity, np.int64)
         self._updated = np.zeros(capacity, np.int64)
         self._row: dict[int, int] = {}
@@ -48,7 +53,8 @@ class VectorIndex:
             return
         codes = sign_codes(vectors)
         with self._lock:
-            for note_id, when, code in zip(ids, updated, codes, strict=True):
+            rows = []
+            for note_id in ids:
                 row = self._row.get(note_id)
                 if row is None:
                     row = len(self._row)
@@ -56,8 +62,9 @@ class VectorIndex:
                         self._grow()
                     self._row[note_id] = row
                     self._ids[row] = note_id
-                self._codes[row] = code
-                self._updated[row] = when
+                rows.append(row)
+            self._codes[:, rows] = codes.T
+            self._updated[rows] = updated
 
     def remove(self, ids: Collection[int]) -> None:
         """Forget these notes; ids not held are ignored."""
@@ -71,7 +78,7 @@ class VectorIndex:
                     moved = int(self._ids[last])
                     self._row[moved] = row
                     self._ids[row] = moved
-                    self._codes[row] = self._codes[last]
+                    self._codes[:, row] = self._codes[:, last]
                     self._updated[row] = self._updated[last]
 
     def nearest(
@@ -86,43 +93,30 @@ class VectorIndex:
     ) -> list[int]:
         """Ids of up to `count` notes nearest to `query` by sign code, nearest first.
 
-        `among` keeps only those notes; `updated_from`/`updated_to` bound their
-        `updated` time (inclusive); `exclude` leaves one note out.
+        `among` keeps only those notes (ids not held are ignored);
+        `updated_from`/`updated_to` bound their `updated` time (inclusive);
+        `exclude` leaves one note out. Of notes at equal distance, lower ids come
+        first, so equal queries give equal answers.
         """
         code = sign_codes(np.asarray(query, np.float32).reshape(1, DIMENSIONS))[0]
         with self._lock:
             size = len(self._row)
             if size == 0 or count <= 0:
                 return []
-            distance = np.bitwise_count(self._codes[:size] ^ code).sum(axis=1, dtype=np.uint16)
-            keep = None
-            if updated_from is not None or updated_to is not None:
-                when = self._updated[:size]
-                keep = np.ones(size, bool)
-                if updated_from is not None:
-                    keep &= when >= updated_from
-                if updated_to is not None:
-                    keep &= when <= updated_to
-            if among is not None:
-                wanted = np.zeros(size, bool)
-                rows = [self._row[i] for i in among if i in self._row]
-                wanted[rows] = True
-                keep = wanted if keep is None else keep & wanted
-            if exclude is not None and exclude in self._row:
-                if keep is None:
-                    keep = np.ones(size, bool)
-                keep[self._row[exclude]] = False
+            distance = np.bitwise_count(self._codes[0, :size] ^ code[0]).astype(np.uint16)
+            for word in range(1, _WORDS):
+                distance += np.bitwise_count(self._codes[word, :size] ^ code[word])
+            keep = self._filter(size, among, updated_from, updated_to, exclude)
             if keep is not None:
                 distance[~keep] = _FAR
                 count = min(count, int(keep.sum()))
-            count = min(count, size)
             if count == 0:
                 return []
             ids = self._ids[:size]
             if count < size:
-                # Of the rows tied at the cut, those with the lowest ids get in, so
-                # equal queries give equal answers.
-                cut = distance[np.argpartition(distance, count - 1)[count - 1]]
+                # The distance at which `count` rows are reached; of the rows at
+                # exactly that distance, the lowest ids get in.
+                cut = int(np.searchsorted(np.cumsum(np.bincount(distance)), count))
                 inside = np.flatnonzero(distance < cut)
                 tied = np.flatnonzero(distance == cut)
                 tied = tied[np.argsort(ids[tied], kind="stable")[: count - len(inside)]]
@@ -132,10 +126,40 @@ class VectorIndex:
             order = np.lexsort((ids[rows], distance[rows]))
             return ids[rows[order]].tolist()
 
+    def _filter(
+        self,
+        size: int,
+        among: Collection[int] | None,
+        updated_from: int | None,
+        updated_to: int | None,
+        exclude: int | None,
+    ) -> np.ndarray | None:
+        """The rows the filters keep, None when there are no filters."""
+        keep = None
+        if updated_from is not None or updated_to is not None:
+            when = self._updated[:size]
+            keep = np.ones(size, bool)
+            if updated_from is not None:
+                keep &= when >= updated_from
+            if updated_to is not None:
+                keep &= when <= updated_to
+        if among is not None:
+            wanted = np.zeros(size, bool)
+            wanted[[self._row[i] for i in among if i in self._row]] = True
+            keep = wanted if keep is None else keep & wanted
+        if exclude is not None and exclude in self._row:
+            if keep is None:
+                keep = np.ones(size, bool)
+            keep[self._row[exclude]] = False
+        return keep
+
     def _grow(self) -> None:
         capacity = 2 * len(self._ids)
-        for name in ("_codes", "_ids", "_updated"):
+        codes = np.zeros((_WORDS, capacity), np.uint64)
+        codes[:, : self._codes.shape[1]] = self._codes
+        self._codes = codes
+        for name in ("_ids", "_updated"):
             old = getattr(self, name)
-            new = np.zeros((capacity, *old.shape[1:]), old.dtype)
+            new = np.zeros(capacity, old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)

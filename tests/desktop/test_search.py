@@ -139,6 +139,19 @@ def test_common_words_are_left_out_of_the_ranking(
     assert keyword_ids(store, "meeting the") == sorted(commons, reverse=True)
 
 
+def test_word_counts_follow_changes(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("desktop.store.MAX_SCORED_NOTES", 2)
+    for i in range(3):
+        add(store, "", f"the day {i}", None)
+    first = add(store, "", "the quokka", None)
+    assert keyword_ids(store, "the quokka") == [first]  # "quokka" is rare: ranked alone
+    alone = add(store, "", "quokka", None)
+    assert keyword_ids(store, "the quokka") == [alone, first]
+    add(store, "", "the quokka again", None)
+    # In three notes, "quokka" is common too: the (newest) notes holding both words.
+    assert keyword_ids(store, "the quokka") == [first, alone + 1]
+
+
 def test_a_long_paste_ranks_by_its_longest_words(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -361,7 +374,7 @@ def test_get_notes_and_tagged_note_ids(store: Store) -> None:
     store.delete_note(b)
     assert [n["title"] for n in store.get_notes([c, 999, b, a, c])] == ["c", "a"]
     assert store.get_notes([]) == []
-    assert store.tagged_note_ids("RED") == [a]
+    assert sorted(store.tagged_note_ids("RED")) == [a, b]  # the trash too
     assert store.tagged_note_ids("blue") == []
 
 
