@@ -57,7 +57,7 @@ TOP = 10
 START_MS = 1_600_000_000_000
 SPAN_MS = 3 * 365 * 24 * 3600 * 1000
 # Bump when the way stores are built changes, so cached stores are rebuilt.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 
 
 # The quality set (shared with tests/desktop/test_search_quality.py)

@@ -367,6 +367,28 @@ def test_vector_rows_hold_only_current_vectors_of_live_notes(
     assert store.vector_rows_of(MODEL, [])["ids"] == []
 
 
+def test_new_files_have_pages_that_hold_several_vectors(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    new = Store(tmp_path / "new.db")
+    for _ in range(300):
+        add(new, "", "", random_vector(rng))
+    new.close()
+    old_path = tmp_path / "old.db"
+    with sqlite3.connect(old_path) as conn:
+        conn.execute("PRAGMA page_size = 4096")
+        conn.execute("VACUUM")
+    old = Store(old_path)
+    assert [add(old, "", "", random_vector(rng)) for _ in range(2)] == [1, 2]
+    old.close()
+    with sqlite3.connect(tmp_path / "new.db") as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 8192
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        # One vector to a 4 KiB page would take 1.2 MB before anything else.
+        assert pages * 8192 < 300 * 4096
+    with sqlite3.connect(old_path) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+
+
 def test_get_notes_and_tagged_note_ids(store: Store) -> None:
     a = store.create_note("a", tags=["Red"])["id"]
     b = store.create_note("b", tags=["red"])["id"]
