@@ -75,6 +75,12 @@ export class Indexer {
           if (outcome === "failed") refused.set(jobs[i].id, jobs[i].content_hash);
         });
         run.done += jobs.length;
+        if (run.capped && run.done >= run.total) {
+          // The count stopped at the bridge's cap: count what is left now.
+          const left = await this.api.embeddingBacklog(this.modelId);
+          run.total = run.done + left.remaining;
+          run.capped = left.capped;
+        }
         run.total = Math.max(run.total, run.done);
         this.handlers.onProgress(run);
         await pause(PAUSE_MS);
