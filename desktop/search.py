@@ -79,7 +79,7 @@ FUSION_DEPTH = 100
 RERANK_DEPTH = 300
 # Vectors read from the store per batch while loading (one short read each,
 # so the UI's own calls go in between).
-LOAD_BATCH = 2000
+LOAD_BATCH = 1000
 # The body is searched this far for the passage to show.
 _SNIPPET_SCAN_CHARS = 20_000
 

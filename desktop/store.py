@@ -681,7 +681,6 @@ class Store:
             for note_id, title, body, digest in rows
         ]
 
-
     # Search support (desktop/search.py)
 
     def keyword_search(
@@ -736,11 +735,11 @@ class Store:
             if words:
                 chosen = self._choose_words(conn, words)
                 if chosen:
-                    match, order, cap = " OR ".join(chosen), "rank", limit
+                    match, order = " OR ".join(chosen), "rank"
                 else:
-                    match, order, cap = " AND ".join(_phrases(words)), "f.rowid DESC", limit
+                    match, order = " AND ".join(_phrases(words)), "f.rowid DESC"
                 _add_bm25(conn, "notes_fts", f"{TITLE_WEIGHT}, 1.0", match, where, params,
-                          order, cap, scores)
+                          order, limit, scores)
             if runs:
                 # Pairs of characters are selective; the newest matches stand for all.
                 _add_bm25(conn, "notes_grams", "1.0", _grams_query(runs), where, params,
