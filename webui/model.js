@@ -9,10 +9,8 @@ const WORKER_URL = new URL("./worker/worker.js", import.meta.url);
 
 /**
  * Starts the worker and loads the model at once.
- * options.threads: wasm threads (default: every core, up to 4, where the page
- * can share memory with workers; 1 otherwise).
- * options.onStatus(status) is called with every status change, where status is
- * {state: "loading" | "ready" | "error", backend, modelId, loadMs, error}.
+ * options.threads: wasm threads, default 1; more only where the page is
+ * cross-origin isolated (SharedArrayBuffer), and see worker.js on why 1.
  * Returns {ready, status, onStatus(callback) -> unsubscribe, embed(texts), terminate()}.
  */
 export function createModel({ onStatus, threads } = {}) {

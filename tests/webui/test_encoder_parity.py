@@ -81,6 +81,7 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def test_worker_loads_the_built_model_on_wasm(page: tuple[Page, dict]) -> None:
     _, info = page
     assert info["backend"] == "wasm", info
+    assert info["simd"] is True and info["threads"] == 1
     assert info["model_id"] == model_id()
     assert info["load_ms"] > 0
 
@@ -182,3 +183,23 @@ def test_the_fallback_cpu_backend_runs_the_graphs(page: tuple[Page, dict]) -> No
     js = np.array(other.evaluate(CPU_IDS, [tokenize.encode(t) for t in texts]), np.float32)
     other.close()
     assert cosines(js, embed(texts)).min() >= MIN_COSINE
+
+
+THREADED = """async (texts) => {
+  const { createModel } = await import("/model.js");
+  const model = createModel({ threads: 2 });
+  const info = await model.ready;
+  const vectors = await model.embed(texts);
+  model.terminate();
+  return { threads: info.threads, vectors: vectors.map((v) => Array.from(v)) };
+}"""
+
+
+def test_two_threads_where_the_page_is_cross_origin_isolated(page: tuple[Page, dict]) -> None:
+    other = page[0].context.browser.new_page()
+    other.goto(page[0].url)  # the test server sends COOP/COEP; no CSP on this page
+    texts = sib_texts()[::16]
+    result = other.evaluate(THREADED, texts)
+    other.close()
+    assert result["threads"] == 2
+    assert cosines(np.array(result["vectors"], np.float32), embed(texts)).min() >= MIN_COSINE

@@ -24,14 +24,15 @@ const MODEL = new URL("../models/use/", import.meta.url).href;
 // webgl is slow or blocked without a GPU; cpu always works.
 const BACKENDS = ["wasm", "webgl", "cpu"];
 
-// Threads for XNNPACK: ?threads=N on this script's URL, else every core up to 4.
-// Threaded wasm needs SharedArrayBuffer (a cross-origin isolated page, or
-// Chromium's SharedArrayBuffer feature); without it, or with N = 1, the
-// single-threaded SIMD build runs and no helper workers are started.
+// Threads for XNNPACK: ?threads=N on this script's URL (at most 4), default 1.
+// On 2 cores shared with the UI and other programs, two threads measured no
+// faster in bulk and several times slower per note (a descheduled helper
+// stalls every product), so one is the default. Threaded wasm also needs
+// SharedArrayBuffer (a cross-origin isolated page), which the webview lacks.
+// With one thread the single-threaded SIMD build runs and starts no helpers.
 function wasmThreads() {
   const asked = Number(new URL(import.meta.url).searchParams.get("threads"));
-  const cores = navigator.hardwareConcurrency || 1;
-  const wanted = Math.min(asked > 0 ? asked : cores, 4);
+  const wanted = Math.min(Math.max(1, Math.floor(asked) || 1), 4);
   return typeof SharedArrayBuffer === "function" ? wanted : 1;
 }
 
