@@ -133,7 +133,9 @@ def build(sha: dict[str, str], out: Path = OUT) -> dict:
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "manifest.json").unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="use-build-", dir=out.parent) as tmp:
+    # Staged under build/ (git-ignored, same file system as webui/ for os.replace).
+    (ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="use-", dir=ROOT / "build") as tmp:
         stage = Path(tmp)
         progress("exporting the SavedModel")
         module = encoder.build(src.dense, src.eps)
