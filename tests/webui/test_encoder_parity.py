@@ -203,3 +203,13 @@ def test_two_threads_where_the_page_is_cross_origin_isolated(page: tuple[Page, d
     other.close()
     assert result["threads"] == 2
     assert cosines(np.array(result["vectors"], np.float32), embed(texts)).min() >= MIN_COSINE
+
+
+def test_a_bad_request_is_refused_and_the_model_stays_ready(page: tuple[Page, dict]) -> None:
+    refused = page[0].evaluate("""async () => {
+      try { await window.model.embed([1, null]); return "resolved"; }
+      catch (e) { return e.message; }
+    }""")
+    assert "array of strings" in refused
+    assert page[0].evaluate("window.model.status.state") == "ready"
+    assert page[0].evaluate("window.model.embed([]).then((v) => v.length)") == 0
