@@ -161,10 +161,45 @@ _UNSPACED_GRAMS = (
     """,
 )
 
+# Imports (desktop/imports): notes found again by content hash, so the same note
+# is not imported twice; front matter keys Margin has no field for, kept as YAML
+# text to be written back on export; and each import's record of what it did
+# with every file or entry, so a cancelled or interrupted import resumes.
+_IMPORTS = (
+    "CREATE INDEX notes_live_by_hash ON notes (content_hash) WHERE deleted IS NULL",
+    """
+    CREATE TABLE note_front_matter (
+        note_id INTEGER PRIMARY KEY REFERENCES notes (id) ON DELETE CASCADE,
+        yaml TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE import_jobs (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        format TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'cancelled', 'done')),
+        started INTEGER NOT NULL,
+        finished INTEGER
+    )
+    """,
+    "CREATE INDEX import_jobs_by_source ON import_jobs (source, format, id)",
+    """
+    CREATE TABLE import_items (
+        job_id INTEGER NOT NULL REFERENCES import_jobs (id) ON DELETE CASCADE,
+        item TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('imported', 'duplicate', 'failed')),
+        reason TEXT,
+        PRIMARY KEY (job_id, item)
+    ) WITHOUT ROWID
+    """,
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _INITIAL_SCHEMA,
     _SUGGESTION_FEEDBACK,
     _UNSPACED_GRAMS,
+    _IMPORTS,
 )
 LATEST_VERSION = len(MIGRATIONS)
 
