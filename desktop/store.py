@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, TypedDict
@@ -110,6 +110,65 @@ class VectorRows(TypedDict):
     updated: list[int]
     vectors: bytes
 
+
+class Feedback(TypedDict):
+    """A row of suggestion_feedback: the user accepted or rejected a suggested tag."""
+
+    tag: str
+    state: Literal["accepted", "rejected"]
+    source: str
+    confidence: float | None
+    at: int
+
+
+class ImportedNote(TypedDict):
+    """A note as an import brings it in, with its own times and tag origins.
+
+    `front_matter` is YAML text of the keys Margin has no field for (kept to be
+    written back on export), or None.
+    """
+
+    title: str
+    body: str
+    source_url: str | None
+    created: int
+    updated: int
+    tags: list[NoteTag]
+    front_matter: str | None
+    feedback: list[Feedback]
+
+
+class ImportEntry(TypedDict):
+    """One file or entry of an import: a note, or why it could not be read (`reason`)."""
+
+    item: str
+    note: ImportedNote | None
+    reason: str | None
+
+
+class ImportJob(TypedDict):
+    id: int
+    source: str
+    format: str
+    resumed: bool
+    done: list[str]
+
+
+class ImportFailure(TypedDict):
+    item: str
+    reason: str
+
+
+class ImportTally(TypedDict):
+    imported: int
+    duplicates: int
+    failed: int
+    failures: list[ImportFailure]
+
+
+class ExportedNote(Note):
+    front_matter: str | None
+    feedback: list[Feedback]
 
 ChangeListener = Callable[[list[int]], None]
 
@@ -875,6 +934,205 @@ class Store:
             return [_read_note(conn, i) for i in dict.fromkeys(wanted) if i in live]
 
 
+    # Imports, exports and changes to many notes at once
+
+    def begin_import(self, source: str, format: str) -> ImportJob:
+        """The import of `source` in `format`: the latest one if it never finished
+        (cancelled or cut short), resumed with the items it has done; else a new one."""
+        source = _checked_text(source, "source")
+        format = _checked_text(format, "format")
+        with self._transaction(write=True) as conn:
+            row = conn.execute(
+                "SELECT id, state FROM import_jobs WHERE source = ? AND format = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (source, format),
+            ).fetchone()
+            if row is not None and row[1] != "done":
+                job_id = row[0]
+                conn.execute(
+                    "UPDATE import_jobs SET state = 'running', finished = NULL WHERE id = ?",
+                    (job_id,),
+                )
+                done = [
+                    item
+                    for (item,) in conn.execute(
+                        "SELECT item FROM import_items WHERE job_id = ?", (job_id,)
+                    )
+                ]
+                return {
+                    "id": job_id, "source": source, "format": format, "resumed": True, "done": done
+                }
+            job_id = conn.execute(
+                "INSERT INTO import_jobs (source, format, state, started)"
+                " VALUES (?, ?, 'running', ?)",
+                (source, format, self._clock()),
+            ).lastrowid
+            assert job_id is not None
+            return {"id": job_id, "source": source, "format": format, "resumed": False, "done": []}
+
+    def record_import(self, job_id: int, entries: Sequence[ImportEntry]) -> list[str]:
+        """Imports a batch of an import job's entries in one transaction.
+
+        Each entry's outcome, in order: "imported"; "duplicate" when a live note
+        has the same content hash (one imported earlier in the batch included);
+        "failed" for an entry without a note, or with a note the store refuses
+        (its reason is kept); "done" for an item this job already recorded.
+        A failed entry never stops the others.
+        """
+        job_id = _checked_id(job_id)
+        checked: list[tuple[str, ImportedNote | None, str | None]] = []
+        for entry in entries:
+            item = _checked_text(entry["item"], "item")
+            note, reason = entry["note"], entry["reason"]
+            if note is not None:
+                try:
+                    note = _checked_import(note)
+                except Invalid as e:
+                    note, reason = None, e.message
+            checked.append((item, note, reason or (None if note else "unreadable")))
+        outcomes: list[str] = []
+        with self._transaction(write=True) as conn:
+            if conn.execute("SELECT 1 FROM import_jobs WHERE id = ?", (job_id,)).fetchone() is None:
+                raise NotFound(f"no import job {job_id}")
+            for item, note, reason in checked:
+                seen = conn.execute(
+                    "SELECT 1 FROM import_items WHERE job_id = ? AND item = ?", (job_id, item)
+                ).fetchone()
+                if seen is not None:
+                    outcomes.append("done")
+                    continue
+                if note is None:
+                    outcome = "failed"
+                elif _live_note_with_hash(conn, content_hash(note["title"], note["body"])):
+                    outcome, reason = "duplicate", None
+                else:
+                    self._touched.add(_insert_imported(conn, note))
+                    outcome, reason = "imported", None
+                conn.execute(
+                    "INSERT INTO import_items (job_id, item, outcome, reason) VALUES (?, ?, ?, ?)",
+                    (job_id, item, outcome, reason),
+                )
+                outcomes.append(outcome)
+        return outcomes
+
+    def finish_import(self, job_id: int, state: Literal["cancelled", "done"]) -> None:
+        """Marks the job cancelled (a later import of its source resumes it) or done."""
+        job_id = _checked_id(job_id)
+        if state not in ("cancelled", "done"):
+            raise Invalid("an import ends cancelled or done")
+        with self._transaction(write=True) as conn:
+            changed = conn.execute(
+                "UPDATE import_jobs SET state = ?, finished = ? WHERE id = ?",
+                (state, self._clock(), job_id),
+            ).rowcount
+            if not changed:
+                raise NotFound(f"no import job {job_id}")
+
+    def import_tally(self, job_id: int) -> ImportTally:
+        """What the job has done over all its runs; failures by item."""
+        job_id = _checked_id(job_id)
+        with self._transaction(write=False) as conn:
+            counts = dict(
+                conn.execute(
+                    "SELECT outcome, count(*) FROM import_items WHERE job_id = ? GROUP BY outcome",
+                    (job_id,),
+                ).fetchall()
+            )
+            failures = conn.execute(
+                "SELECT item, reason FROM import_items WHERE job_id = ? AND outcome = 'failed'"
+                " ORDER BY item",
+                (job_id,),
+            ).fetchall()
+        return {
+            "imported": counts.get("imported", 0),
+            "duplicates": counts.get("duplicate", 0),
+            "failed": counts.get("failed", 0),
+            "failures": [{"item": item, "reason": reason} for item, reason in failures],
+        }
+
+    def export_notes(self, *, after_id: int = 0, limit: int = 500) -> list[ExportedNote]:
+        """Live notes with ids above `after_id`, by id, with their kept front matter
+        and suggestion feedback: everything an export writes."""
+        after_id = _checked_count(after_id, "after_id")
+        limit = _checked_count(limit, "limit")
+        with self._transaction(write=False) as conn:
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM notes WHERE id > ? AND deleted IS NULL ORDER BY id LIMIT ?",
+                    (after_id, limit),
+                )
+            ]
+            return [_read_exported(conn, note_id) for note_id in ids]
+
+    def export_note(self, note_id: int) -> ExportedNote:
+        """One note as export_notes gives it; NotFound like get_note."""
+        note_id = _checked_id(note_id)
+        with self._transaction(write=False) as conn:
+            _require_live(conn, note_id)
+            return _read_exported(conn, note_id)
+
+    def add_tag_to_notes(self, note_ids: Iterable[int], name: str, origin: str = "user") -> int:
+        """add_tag for many notes in one transaction; missing and trashed ids are
+        left out. Returns how many live notes carry the tag now."""
+        ids = _checked_ids(note_ids)
+        name = clean_tag_name(name)
+        origin = _checked_origin(origin)
+        now = self._clock()
+        with self._transaction(write=True) as conn:
+            live = _live_ids(conn, ids)
+            if live:
+                tag_id = _tag_id_for(conn, name)
+                for note_id in live:
+                    _link(conn, note_id, tag_id, origin, now)
+            return len(live)
+
+    def remove_tag_from_notes(self, note_ids: Iterable[int], name: str) -> int:
+        """remove_tag for many notes in one transaction; returns how many live notes had it."""
+        ids = _checked_ids(note_ids)
+        fold = _fold(clean_tag_name(name))
+        with self._transaction(write=True) as conn:
+            row = conn.execute("SELECT id FROM tags WHERE fold = ?", (fold,)).fetchone()
+            if row is None:
+                return 0
+            removed = 0
+            for part in _parts(_live_ids(conn, ids)):
+                removed += conn.execute(
+                    f"DELETE FROM note_tags WHERE tag_id = ? AND note_id IN ({_marks(part)})",
+                    (row[0], *part),
+                ).rowcount
+            return removed
+
+    def delete_notes(self, note_ids: Iterable[int]) -> list[int]:
+        """delete_note for many notes in one transaction; returns the ids moved to the trash."""
+        ids = _checked_ids(note_ids)
+        with self._transaction(write=True) as conn:
+            live = _live_ids(conn, ids)
+            now = self._clock()
+            for part in _parts(live):
+                conn.execute(
+                    f"UPDATE notes SET deleted = ? WHERE id IN ({_marks(part)})", (now, *part)
+                )
+            self._touched.update(live)
+            return live
+
+    def undo_delete_notes(self, note_ids: Iterable[int]) -> list[int]:
+        """undo_delete for many notes in one transaction; returns the ids brought back."""
+        ids = _checked_ids(note_ids)
+        restored: list[int] = []
+        with self._transaction(write=True) as conn:
+            for part in _parts(ids):
+                restored += [
+                    row[0]
+                    for row in conn.execute(
+                        f"UPDATE notes SET deleted = NULL WHERE id IN ({_marks(part)})"
+                        " AND deleted IS NOT NULL RETURNING id",
+                        part,
+                    )
+                ]
+            self._touched.update(restored)
+        return sorted(restored)
+
 # Live notes' vectors whose content hash is still the note's.
 _CURRENT_VECTORS = (
     "SELECT e.note_id, n.updated, e.vector FROM embeddings AS e"
@@ -1002,3 +1260,129 @@ def _link(conn: sqlite3.Connection, note_id: int, tag_id: int, origin: str, now:
         " WHERE excluded.origin = 'user'",
         (note_id, tag_id, origin, now),
     )
+
+
+def _checked_ids(note_ids: Iterable[int]) -> list[int]:
+    if isinstance(note_ids, str | bytes):
+        raise Invalid("note ids must be a list of integers")
+    return list(dict.fromkeys(_checked_id(note_id) for note_id in note_ids))
+
+
+def _parts(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        yield ids[start : start + _IDS_PER_QUERY]
+
+
+def _marks(part: list[int]) -> str:
+    return ",".join("?" * len(part))
+
+
+def _live_ids(conn: sqlite3.Connection, ids: list[int]) -> list[int]:
+    """The live notes among `ids`, in their order."""
+    live: set[int] = set()
+    for part in _parts(ids):
+        live.update(
+            row[0]
+            for row in conn.execute(
+                f"SELECT id FROM notes WHERE id IN ({_marks(part)}) AND deleted IS NULL", part
+            )
+        )
+    return [note_id for note_id in ids if note_id in live]
+
+
+def _live_note_with_hash(conn: sqlite3.Connection, digest: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM notes WHERE content_hash = ? AND deleted IS NULL LIMIT 1", (digest,)
+    ).fetchone()
+    return row is not None
+
+
+def _checked_time_ms(value: object, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid(f"{field} must be a time in milliseconds")
+    return value
+
+
+def _checked_import(note: ImportedNote) -> ImportedNote:
+    """The note with its fields checked and tag names cleaned; Invalid says what is wrong."""
+    tags: list[NoteTag] = []
+    for tag in note["tags"]:
+        tags.append({
+            "name": clean_tag_name(tag["name"]),
+            "origin": _checked_origin(tag["origin"]),
+            "added": _checked_time_ms(tag["added"], "a tag's added time"),
+        })
+    feedback: list[Feedback] = []
+    for row in note["feedback"]:
+        if row["state"] not in ("accepted", "rejected"):
+            raise Invalid("suggestion feedback is accepted or rejected")
+        confidence = row["confidence"]
+        if confidence is not None and (
+            not isinstance(confidence, int | float) or isinstance(confidence, bool)
+        ):
+            raise Invalid("a suggestion's confidence must be a number or None")
+        feedback.append({
+            "tag": _checked_text(row["tag"], "a suggested tag"),
+            "state": row["state"],
+            "source": _checked_text(row["source"], "a suggestion's source"),
+            "confidence": None if confidence is None else float(confidence),
+            "at": _checked_time_ms(row["at"], "a suggestion's time"),
+        })
+    front_matter = note["front_matter"]
+    return {
+        "title": _checked_text(note["title"], "title"),
+        "body": _checked_text(note["body"], "body"),
+        "source_url": _checked_url(note["source_url"]),
+        "created": _checked_time_ms(note["created"], "created"),
+        "updated": _checked_time_ms(note["updated"], "updated"),
+        "tags": tags,
+        "front_matter": (
+            None if front_matter is None else _checked_text(front_matter, "front matter")
+        ),
+        "feedback": feedback,
+    }
+
+
+def _insert_imported(conn: sqlite3.Connection, note: ImportedNote) -> int:
+    title, body = note["title"], note["body"]
+    note_id = conn.execute(
+        "INSERT INTO notes (title, body, source_url, created, updated, content_hash)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (title, body, note["source_url"], note["created"], note["updated"],
+         content_hash(title, body)),
+    ).lastrowid
+    assert note_id is not None
+    for tag in note["tags"]:
+        _link(conn, note_id, _tag_id_for(conn, tag["name"]), tag["origin"], tag["added"])
+    if note["front_matter"] is not None:
+        conn.execute(
+            "INSERT INTO note_front_matter (note_id, yaml) VALUES (?, ?)",
+            (note_id, note["front_matter"]),
+        )
+    conn.executemany(
+        "INSERT INTO suggestion_feedback (note_id, tag, state, source, confidence, at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(note_id, row["tag"], row["state"], row["source"], row["confidence"], row["at"])
+         for row in note["feedback"]],
+    )
+    return note_id
+
+
+def _read_exported(conn: sqlite3.Connection, note_id: int) -> ExportedNote:
+    note = _read_note(conn, note_id)
+    row = conn.execute(
+        "SELECT yaml FROM note_front_matter WHERE note_id = ?", (note_id,)
+    ).fetchone()
+    feedback = conn.execute(
+        "SELECT tag, state, source, confidence, at FROM suggestion_feedback"
+        " WHERE note_id = ? ORDER BY at, id",
+        (note_id,),
+    ).fetchall()
+    return {
+        **note,
+        "front_matter": None if row is None else row[0],
+        "feedback": [
+            {"tag": tag, "state": state, "source": source, "confidence": confidence, "at": at}
+            for tag, state, source, confidence, at in feedback
+        ],
+    }
