@@ -12,6 +12,8 @@ class Tagger {
     this.model = model;
     this.labels = meta.labels;
     this.threshold = meta.threshold;
+    // Names this tagger in stored suggestions, so a new tagger makes them stale.
+    this.id = meta.graph_sha256.slice(0, 12);
     this.encoderModelId = meta.encoder_model_id;
   }
 
@@ -57,7 +59,7 @@ async function fetchJson(url) {
 
 /**
  * Loads the tagger in folder baseUrl with the given tf namespace (its backend
- * already chosen). Resolves to {labels, threshold, encoderModelId,
+ * already chosen). Resolves to {id, labels, threshold, encoderModelId,
  * probabilities(vectors), suggest(vectors)}; both methods return promises.
  */
 export async function loadTagger(baseUrl, tf) {
