@@ -195,11 +195,40 @@ _IMPORTS = (
     """,
 )
 
+# Tag suggestions: what the taggers (the default one and the head trained on the
+# user's own tags) said about each note's current text, and that head's weights.
+# `tagger` names both taggers, so a new default tagger or a retrained head makes
+# the stored suggestions stale; suggestions from notes' neighbours are not stored.
+_TAG_SUGGESTIONS = (
+    """
+    CREATE TABLE tag_suggestions (
+        note_id INTEGER PRIMARY KEY REFERENCES notes (id) ON DELETE CASCADE,
+        content_hash TEXT NOT NULL,
+        tagger TEXT NOT NULL,
+        suggestions TEXT NOT NULL
+    )
+    """,
+    # One row: the head for the encoder `model_id`, trained on the examples whose
+    # digest is `signature`; `weights` is float32 little-endian, as the webview sends it.
+    """
+    CREATE TABLE personal_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        model_id TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        weights BLOB NOT NULL,
+        trained INTEGER NOT NULL
+    )
+    """,
+    "CREATE INDEX suggestion_feedback_by_state ON suggestion_feedback (state, note_id)",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _INITIAL_SCHEMA,
     _SUGGESTION_FEEDBACK,
     _UNSPACED_GRAMS,
     _IMPORTS,
+    _TAG_SUGGESTIONS,
 )
 LATEST_VERSION = len(MIGRATIONS)
 
