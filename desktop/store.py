@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 import logging
 import re
 import sqlite3
@@ -170,6 +171,39 @@ class ExportedNote(Note):
     front_matter: str | None
     feedback: list[Feedback]
 
+class StoredSuggestions(TypedDict):
+    """What the taggers said about a note's text (`content_hash`), and which taggers."""
+
+    content_hash: str
+    tagger: str
+    suggestions: list[dict[str, object]]
+
+
+class SuggestionJobs(TypedDict):
+    """Notes whose stored suggestions are missing or stale, with their current vectors."""
+
+    ids: list[int]
+    hashes: list[str]
+    vectors: bytes
+
+
+class PersonalExample(TypedDict):
+    """A note the personal head learns from: its tags, and tags rejected for it."""
+
+    id: int
+    content_hash: str
+    tags: list[str]
+    rejected: list[str]
+
+
+class PersonalHead(TypedDict):
+    model_id: str
+    signature: str
+    labels: list[str]
+    weights: bytes
+    trained: int
+
+
 ChangeListener = Callable[[list[int]], None]
 
 
@@ -225,6 +259,11 @@ def clean_tag_name(name: object) -> str:
 
 def _fold(clean_name: str) -> str:
     return unicodedata.normalize("NFC", clean_name.casefold())
+
+
+def tag_fold(name: object) -> str:
+    """The key two spellings of one tag share: cleaned, case-folded, NFC."""
+    return _fold(clean_tag_name(name))
 
 
 def _tag_sort_key(name: str) -> tuple[str, str, str]:
@@ -934,6 +973,215 @@ class Store:
             return [_read_note(conn, i) for i in dict.fromkeys(wanted) if i in live]
 
 
+    # Tag suggestions
+
+    def accept_suggestion(
+        self, note_id: int, name: str, source: str, confidence: float | None
+    ) -> Note:
+        """Links a suggested tag with origin "accepted" and records the acceptance."""
+        note_id = _checked_id(note_id)
+        name = clean_tag_name(name)
+        feedback = _checked_feedback(source, confidence)
+        now = self._clock()
+        with self._transaction(write=True) as conn:
+            _require_live(conn, note_id)
+            _link(conn, note_id, _tag_id_for(conn, name), "accepted", now)
+            _add_feedback(conn, note_id, name, "accepted", feedback, now)
+            return _read_note(conn, note_id)
+
+    def reject_suggestion(
+        self, note_id: int, name: str, source: str, confidence: float | None
+    ) -> None:
+        """Records that the user does not want `name` suggested for this note."""
+        note_id = _checked_id(note_id)
+        name = clean_tag_name(name)
+        feedback = _checked_feedback(source, confidence)
+        with self._transaction(write=True) as conn:
+            _require_live(conn, note_id)
+            _add_feedback(conn, note_id, name, "rejected", feedback, self._clock())
+
+    def rejected_tags(self, note_id: int) -> list[str]:
+        """Tags whose latest feedback for this note is a rejection, once each ignoring case."""
+        note_id = _checked_id(note_id)
+        with self._transaction(write=False) as conn:
+            _require_live(conn, note_id)
+            rows = conn.execute(
+                "SELECT tag, state FROM suggestion_feedback WHERE note_id = ? ORDER BY at, id",
+                (note_id,),
+            ).fetchall()
+        return _rejected(rows)
+
+    def tag_names_of(self, note_ids: Iterable[int]) -> dict[int, list[str]]:
+        """Each given note's tag names, for the notes that have any."""
+        ids = _checked_ids(note_ids)
+        names: dict[int, list[str]] = {}
+        with self._transaction(write=False) as conn:
+            for part in _parts(ids):
+                names.update(_tag_names_of(conn, part))
+        return names
+
+    def existing_tag_names(self, names: Iterable[str]) -> dict[str, str]:
+        """For each given name that is a tag already (ignoring case): its fold -> the
+        tag's own spelling."""
+        folds = sorted({tag_fold(name) for name in names})
+        found: dict[str, str] = {}
+        with self._transaction(write=False) as conn:
+            for start in range(0, len(folds), _IDS_PER_QUERY):
+                part = folds[start : start + _IDS_PER_QUERY]
+                found.update(
+                    conn.execute(
+                        f"SELECT fold, name FROM tags WHERE fold IN ({_marks(part)})", part
+                    ).fetchall()
+                )
+        return found
+
+    def put_tag_suggestions(
+        self, note_id: int, content_hash: str, tagger: str, suggestions: list[dict[str, object]]
+    ) -> bool:
+        """Keeps what `tagger` suggested for the note's text with this content hash.
+
+        Returns False and keeps nothing when the note's text has changed since.
+        """
+        note_id = _checked_id(note_id)
+        content_hash = _checked_text(content_hash, "content_hash")
+        tagger = _checked_text(tagger, "tagger")
+        try:
+            encoded = json.dumps(suggestions, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise Invalid(f"suggestions must be plain JSON data: {exc}") from None
+        with self._transaction(write=True) as conn:
+            if _require_live(conn, note_id) != content_hash:
+                return False
+            conn.execute(
+                "INSERT INTO tag_suggestions (note_id, content_hash, tagger, suggestions)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (note_id) DO UPDATE SET"
+                " content_hash = excluded.content_hash, tagger = excluded.tagger,"
+                " suggestions = excluded.suggestions",
+                (note_id, content_hash, tagger, encoded),
+            )
+            return True
+
+    def get_tag_suggestions(self, note_id: int) -> StoredSuggestions | None:
+        """The note's stored suggestions (maybe of older text), None if it has none."""
+        note_id = _checked_id(note_id)
+        with self._transaction(write=False) as conn:
+            _require_live(conn, note_id)
+            row = conn.execute(
+                "SELECT content_hash, tagger, suggestions FROM tag_suggestions WHERE note_id = ?",
+                (note_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return {"content_hash": row[0], "tagger": row[1], "suggestions": json.loads(row[2])}
+
+    def notes_needing_suggestions(
+        self, model_id: str, tagger: str, limit: int = 100
+    ) -> SuggestionJobs:
+        """Live notes with a current vector of `model_id` whose suggestions are missing,
+        of older text or from another tagger; newest first."""
+        model_id = _checked_text(model_id, "model_id")
+        tagger = _checked_text(tagger, "tagger")
+        limit = _checked_count(limit, "limit")
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT n.id, n.content_hash, e.vector" + _NEEDING_SUGGESTIONS
+                + " ORDER BY n.updated DESC, n.id DESC LIMIT ?",
+                (model_id, tagger, limit),
+            ).fetchall()
+        return {
+            "ids": [row[0] for row in rows],
+            "hashes": [row[1] for row in rows],
+            "vectors": b"".join(row[2] for row in rows),
+        }
+
+    def count_needing_suggestions(self, model_id: str, tagger: str, cap: int) -> int:
+        """How many notes notes_needing_suggestions would list, counting at most `cap`."""
+        model_id = _checked_text(model_id, "model_id")
+        tagger = _checked_text(tagger, "tagger")
+        cap = _checked_count(cap, "cap")
+        with self._transaction(write=False) as conn:
+            return conn.execute(
+                "SELECT count(*) FROM (SELECT 1" + _NEEDING_SUGGESTIONS + " LIMIT ?)",
+                (model_id, tagger, cap),
+            ).fetchone()[0]
+
+    def personal_examples(self, model_id: str) -> list[PersonalExample]:
+        """Live notes with a current vector of `model_id` that carry a tag or had a
+        suggestion rejected, by id: what the personal head is trained on."""
+        model_id = _checked_text(model_id, "model_id")
+        with self._transaction(write=False) as conn:
+            notes = conn.execute(
+                "SELECT n.id, n.content_hash FROM notes AS n"
+                " JOIN embeddings AS e ON e.note_id = n.id"
+                " WHERE n.deleted IS NULL AND e.model_id = ? AND e.content_hash = n.content_hash"
+                " AND (EXISTS (SELECT 1 FROM note_tags WHERE note_id = n.id)"
+                " OR EXISTS (SELECT 1 FROM suggestion_feedback"
+                " WHERE state = 'rejected' AND note_id = n.id))"
+                " ORDER BY n.id",
+                (model_id,),
+            ).fetchall()
+            tags: dict[int, list[str]] = {}
+            for note_id, name in conn.execute(
+                "SELECT nt.note_id, t.name FROM note_tags AS nt JOIN tags AS t ON t.id = nt.tag_id"
+                " ORDER BY nt.note_id, t.fold"
+            ):
+                tags.setdefault(note_id, []).append(name)
+            feedback: dict[int, list[tuple[str, str]]] = {}
+            for note_id, name, state in conn.execute(
+                "SELECT note_id, tag, state FROM suggestion_feedback WHERE note_id IN"
+                " (SELECT note_id FROM suggestion_feedback WHERE state = 'rejected')"
+                " ORDER BY note_id, at, id"
+            ):
+                feedback.setdefault(note_id, []).append((name, state))
+        return [
+            {
+                "id": note_id,
+                "content_hash": digest,
+                "tags": tags.get(note_id, []),
+                "rejected": _rejected(feedback.get(note_id, [])),
+            }
+            for note_id, digest in notes
+        ]
+
+    def put_personal_head(
+        self, model_id: str, signature: str, labels: list[str], weights: bytes
+    ) -> None:
+        """Keeps the personal head (replacing the one kept before)."""
+        model_id = _checked_text(model_id, "model_id")
+        signature = _checked_text(signature, "signature")
+        labels = [clean_tag_name(label) for label in labels]
+        if not isinstance(weights, bytes | bytearray | memoryview):
+            raise Invalid("the head's weights must be bytes")
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                "INSERT INTO personal_head (id, model_id, signature, labels, weights, trained)"
+                " VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                " model_id = excluded.model_id, signature = excluded.signature,"
+                " labels = excluded.labels, weights = excluded.weights,"
+                " trained = excluded.trained",
+                (model_id, signature, json.dumps(labels, ensure_ascii=False), bytes(weights),
+                 self._clock()),
+            )
+
+    def delete_personal_head(self) -> None:
+        with self._transaction(write=True) as conn:
+            conn.execute("DELETE FROM personal_head")
+
+    def get_personal_head(self) -> PersonalHead | None:
+        with self._transaction(write=False) as conn:
+            row = conn.execute(
+                "SELECT model_id, signature, labels, weights, trained FROM personal_head"
+            ).fetchone()
+        if row is None:
+            return None
+        return {
+            "model_id": row[0],
+            "signature": row[1],
+            "labels": json.loads(row[2]),
+            "weights": row[3],
+            "trained": row[4],
+        }
+
     # Imports, exports and changes to many notes at once
 
     def begin_import(self, source: str, format: str) -> ImportJob:
@@ -1132,6 +1380,49 @@ class Store:
                 ]
             self._touched.update(restored)
         return sorted(restored)
+
+# The notes notes_needing_suggestions lists: (model_id, tagger) as parameters.
+_NEEDING_SUGGESTIONS = (
+    " FROM notes AS n JOIN embeddings AS e ON e.note_id = n.id"
+    " LEFT JOIN tag_suggestions AS s ON s.note_id = n.id"
+    " WHERE n.deleted IS NULL AND e.model_id = ? AND e.content_hash = n.content_hash"
+    " AND (s.note_id IS NULL OR s.content_hash != n.content_hash OR s.tagger != ?)"
+)
+
+
+def _checked_feedback(source: object, confidence: object) -> tuple[str, float | None]:
+    source = _checked_text(source, "a suggestion's source")
+    if confidence is None:
+        return source, None
+    if not isinstance(confidence, int | float) or isinstance(confidence, bool):
+        raise Invalid("a suggestion's confidence must be a number or None")
+    return source, float(confidence)
+
+
+def _add_feedback(
+    conn: sqlite3.Connection,
+    note_id: int,
+    name: str,
+    state: str,
+    feedback: tuple[str, float | None],
+    now: int,
+) -> None:
+    conn.execute(
+        "INSERT INTO suggestion_feedback (note_id, tag, state, source, confidence, at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (note_id, name, state, *feedback, now),
+    )
+
+
+def _rejected(rows: Iterable[tuple[str, str]]) -> list[str]:
+    """Of (tag, state) rows oldest first: the tags whose latest state is "rejected"."""
+    latest: dict[str, tuple[str, str]] = {}
+    for name, state in rows:
+        fold = _fold(name)
+        latest.pop(fold, None)  # re-inserted, so the order is of the latest feedback
+        latest[fold] = (name, state)
+    return [name for name, state in latest.values() if state == "rejected"]
+
 
 # Live notes' vectors whose content hash is still the note's.
 _CURRENT_VECTORS = (
