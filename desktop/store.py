@@ -1589,7 +1589,7 @@ def _live_note_with_hash(conn: sqlite3.Connection, digest: str) -> bool:
 
 
 def _checked_time_ms(value: object, field: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, int) or isinstance(value, bool) or not -(2**63) <= value < 2**63:
         raise Invalid(f"{field} must be a time in milliseconds")
     return value
 
