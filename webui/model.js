@@ -2,8 +2,9 @@
 // over postMessage. All model work happens in the worker, so nothing here blocks.
 //
 //   const model = createModel({ onStatus: (s) => show(s) });
-//   await model.ready;                       // {backend, simd, threads, model_id, load_ms}
+//   await model.ready;                       // {backend, simd, threads, model_id, load_ms, tagger}
 //   const [v] = await model.embed(["text"]); // Float32Array(512), unit length
+//   const {tagger, outputs} = await model.tag([v]);   // suggested tags per vector
 
 const WORKER_URL = new URL("./worker/worker.js", import.meta.url);
 
@@ -11,7 +12,8 @@ const WORKER_URL = new URL("./worker/worker.js", import.meta.url);
  * Starts the worker and loads the model at once.
  * options.threads: wasm threads, default 1; more only where the page is
  * cross-origin isolated (SharedArrayBuffer), and see worker.js on why 1.
- * Returns {ready, status, onStatus(callback) -> unsubscribe, embed(texts), terminate()}.
+ * Returns {ready, status, onStatus(callback) -> unsubscribe, embed(texts), tag(vectors),
+ * the personal head's calls (see worker.js), terminate()}.
  */
 export function createModel({ onStatus, threads } = {}) {
   const url = new URL(WORKER_URL);
@@ -47,14 +49,14 @@ export function createModel({ onStatus, threads } = {}) {
     fail(`model worker: ${event.message || "failed to start"}`);
   };
 
-  const call = (type, fields = {}) => new Promise((resolve, reject) => {
+  const call = (type, fields = {}, transfer = []) => new Promise((resolve, reject) => {
     if (status.state === "error") {
       reject(new Error(status.error));
       return;
     }
     const id = nextId++;
     pending.set(id, { resolve, reject });
-    worker.postMessage({ id, type, ...fields });
+    worker.postMessage({ id, type, ...fields }, transfer);
   });
 
   const started = performance.now();
@@ -84,6 +86,18 @@ export function createModel({ onStatus, threads } = {}) {
     },
     /** One Float32Array(512) per text, L2-normalised; long texts are chunked. */
     embed(texts) { return call("embed", { texts: Array.from(texts) }); },
+    /** What the taggers suggest per vector: {tagger, outputs: [[{tag, confidence, source}]]}. */
+    tag(vectors) { return call("tag", { vectors: Array.from(vectors) }); },
+    /** Puts a trained head ({signature, labels, weights: Float32Array}) or none (null) to use. */
+    personalUse(head) { return call("personal_use", { head }); },
+    /** Hands over vectors to train on (vectors: Float32Array of ids.length x 512, transferred). */
+    personalVectors(ids, vectors) {
+      return call("personal_vectors", { ids, vectors }, [vectors.buffer]);
+    },
+    /** Starts training on desktop/personal.py's training set. */
+    personalTrain(run) { return call("personal_train", { run }); },
+    /** Trains for about budgetMs: {done, progress, head?, tagger?}. */
+    personalStep(budgetMs) { return call("personal_step", { budget_ms: budgetMs }); },
     terminate() {
       worker.terminate();
       fail("model worker terminated");

@@ -1,25 +1,45 @@
-// The model worker (a module worker): TF.js, the tokenizer and the encoder live
-// here, so the page never waits on them. webui/model.js is its client.
+// The model worker (a module worker): TF.js, the tokenizer, the encoder and the
+// taggers live here, so the page never waits on them. webui/model.js is its client.
 //
 // Script URL: worker.js[?threads=N] (see wasmThreads).
 // In:  {id, type: "load"}            Out: {id, ok: true, result: {backend, simd,
-//                                          threads, model_id, load_ms}}
+//                                          threads, model_id, load_ms, tagger,
+//                                          tagger_error}}
 //      {id, type: "embed", texts}         {id, ok: true, result: Float32Array[]}
 //                                          (buffers transferred)
+//      {id, type: "tag", vectors}         {tagger, outputs: [[{tag, confidence,
+//                                          source: "topic"|"personal"}]]}
+//      {id, type: "personal_use", head}   {tagger} (head: {signature, labels,
+//                                          weights: Float32Array} or null)
+//      {id, type: "personal_vectors",     {held} (vectors: Float32Array of ids.length
+//       ids, vectors}                      x 512, kept for training)
+//      {id, type: "personal_train", run}  {examples} (run: desktop/personal.py's
+//                                          training set; its vectors sent before)
+//      {id, type: "personal_step",        {done, progress, head?, tagger?}: trains
+//       budget_ms}                         for about budget_ms; when done the new
+//                                          head is in use and sent back
 //      on failure                         {id, ok: false, error: "message"}
-// Messages are handled in order; "embed" before "load" loads first.
+// Messages are handled in order; any other message before "load" loads first.
+// `tagger` names the taggers in use ("<default>:<personal>", "none" for either
+// that is missing): suggestions stored under another name are stale.
 
 // tf.min.js and the wasm backend are UMD bundles: imported for their side
 // effect, they attach to globalThis.tf (their wrapper looks for globalThis
 // first), which keeps this a module worker that can import our ES modules.
 import "../vendor/tf.min.js";
 import "../vendor/tf-backend-wasm.min.js";
+import { BACKGROUND_NOTES } from "./background_notes.js";
 import { loadEncoder } from "./encoder.js";
+import { DIM, PersonalHead, Training } from "./personal.js";
+import { loadTagger } from "./tagger.js";
 import { loadTokenizer } from "./tokenizer.js";
 
 const tf = globalThis.tf;
 const VENDOR = new URL("../vendor/", import.meta.url).href;
 const MODEL = new URL("../models/use/", import.meta.url).href;
+const TAGGER = new URL("../models/tagger/", import.meta.url).href;
+// Everyday texts embedded per personal_step while the first training starts.
+const BACKGROUND_BATCH = 16;
 // Fastest first: wasm (SIMD, threaded when the page is cross-origin isolated);
 // webgl is slow or blocked without a GPU; cpu always works.
 const BACKENDS = ["wasm", "webgl", "cpu"];
@@ -63,14 +83,26 @@ async function startBackend() {
   throw new Error(`no TF.js backend started (${failures.join("; ")})`);
 }
 
+/** The default tagger, or null and why not: suggestions then come from the other sources. */
+function usableTagger(loadedTagger, encoder) {
+  if (loadedTagger instanceof Error) return { tagger: null, error: loadedTagger.message };
+  if (loadedTagger.encoderModelId !== encoder.modelId) {
+    const trainedOn = loadedTagger.encoderModelId;
+    return { tagger: null, error: `trained on encoder ${trainedOn}, not ${encoder.modelId}` };
+  }
+  return { tagger: loadedTagger, error: null };
+}
+
 async function load() {
   const t0 = performance.now();
   tf.enableProdMode();
   const backend = await startBackend();
-  const [tokenizer, encoder] = await Promise.all([
+  const [tokenizer, encoder, loadedTagger] = await Promise.all([
     loadTokenizer(new URL("sp.model", MODEL).href),
     loadEncoder(tf, MODEL),
+    loadTagger(TAGGER, tf).catch((err) => (err instanceof Error ? err : new Error(String(err)))),
   ]);
+  const { tagger, error } = usableTagger(loadedTagger, encoder);
   const wasm = backend.name === "wasm";
   const info = {
     backend: backend.name,
@@ -79,12 +111,32 @@ async function load() {
     fallback_reasons: backend.failures,
     model_id: encoder.modelId,
     load_ms: performance.now() - t0,
+    tagger: tagger && { id: tagger.id, labels: tagger.labels },
+    tagger_error: error,
   };
-  return { tokenizer, encoder, info };
+  return { tokenizer, encoder, tagger, info };
 }
 
 let loading = null;
 const loaded = () => (loading ??= load());
+
+// The personal head in use, the vectors it trains on (note id -> Float32Array),
+// the everyday texts' vectors, and the training under way.
+let personal = null;
+const examples = new Map();
+const background = [];
+let training = null;
+
+function taggerName(tagger) {
+  return `${tagger?.id ?? "none"}:${personal?.signature.slice(0, 12) ?? "none"}`;
+}
+
+function checkedVectors(vectors) {
+  if (!Array.isArray(vectors) || vectors.some((v) => v?.length !== DIM)) {
+    throw new TypeError(`vectors must be an array of ${DIM} numbers each`);
+  }
+  return vectors;
+}
 
 const handlers = {
   async load() {
@@ -97,6 +149,64 @@ const handlers = {
     const { tokenizer, encoder } = await loaded();
     const vectors = await encoder.embedIds(texts.map((t) => tokenizer.encode(t)));
     return { result: vectors, transfer: vectors.map((v) => v.buffer) };
+  },
+  async tag({ vectors }) {
+    checkedVectors(vectors);
+    const { tagger } = await loaded();
+    const topics = tagger ? await tagger.suggest(vectors) : vectors.map(() => []);
+    const mine = personal ? personal.suggest(vectors) : vectors.map(() => []);
+    const outputs = vectors.map((_, i) => [
+      ...topics[i].map(({ tag, confidence }) => ({ tag, confidence, source: "topic" })),
+      ...mine[i].map(({ tag, confidence }) => ({ tag, confidence, source: "personal" })),
+    ]);
+    return { result: { tagger: taggerName(tagger), outputs } };
+  },
+  async personal_use({ head }) {
+    const { tagger } = await loaded();
+    personal = head ? new PersonalHead(head) : null;
+    return { result: { tagger: taggerName(tagger) } };
+  },
+  async personal_vectors({ ids, vectors }) {
+    if (!Array.isArray(ids) || !(vectors instanceof Float32Array)
+        || vectors.length !== ids.length * DIM) {
+      throw new TypeError(`personal_vectors: ${DIM} numbers per id`);
+    }
+    ids.forEach((id, i) => examples.set(id, vectors.slice(i * DIM, (i + 1) * DIM)));
+    return { result: { held: examples.size } };
+  },
+  async personal_train({ run }) {
+    const missing = run.examples.filter((example) => !examples.has(example.id));
+    if (missing.length) throw new Error(`personal_train: no vector for ${missing.length} notes`);
+    // Only the notes of this run are still examples.
+    const wanted = new Set(run.examples.map((example) => example.id));
+    for (const id of examples.keys()) if (!wanted.has(id)) examples.delete(id);
+    training?.job?.dispose();
+    training = { run, vectors: run.examples.map((example) => examples.get(example.id)), job: null };
+    return { result: { examples: run.examples.length } };
+  },
+  async personal_step({ budget_ms: budgetMs }) {
+    if (!training) throw new Error("personal_step: no training under way");
+    const { tokenizer, encoder, tagger } = await loaded();
+    if (background.length < BACKGROUND_NOTES.length) {
+      const texts = BACKGROUND_NOTES.slice(background.length, background.length + BACKGROUND_BATCH);
+      background.push(...await encoder.embedIds(texts.map((t) => tokenizer.encode(t))));
+      return { result: { done: false, progress: 0 } };
+    }
+    training.job ??= new Training(tf, training.run, training.vectors, background);
+    const progress = training.job.step(budgetMs);
+    if (!training.job.done) return { result: { done: false, progress } };
+    personal = training.job.finish();
+    training = null;
+    const weights = personal.weights.slice();
+    return {
+      result: {
+        done: true,
+        progress: 1,
+        head: { signature: personal.signature, labels: personal.labels, weights },
+        tagger: taggerName(tagger),
+      },
+      transfer: [weights.buffer],
+    };
   },
 };
 
