@@ -106,7 +106,7 @@ class Recipe:
 def fit(x: np.ndarray, y: np.ndarray, n_classes: int, head: str = SHIPPED_HEAD,
         seed: int = SEED, recipe: Recipe = Recipe()) -> keras.Model:
     """Trains head on vectors x (N, 512) and class indices y (N,); same seed, same weights."""
-    tensorflow()
+    tf = tensorflow()
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -115,10 +115,14 @@ def fit(x: np.ndarray, y: np.ndarray, n_classes: int, head: str = SHIPPED_HEAD,
         optimizer=keras.optimizers.Adam(LEARNING_RATES.get(head, recipe.learning_rate)),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
     )
-    steps_per_epoch = math.ceil(len(x) / recipe.batch_size)
-    epochs = max(recipe.epochs, math.ceil(recipe.min_steps / steps_per_epoch))
+    steps = max(recipe.epochs * math.ceil(len(x) / recipe.batch_size), recipe.min_steps)
     targets = np.eye(n_classes, dtype=np.float32)[y]
-    model.fit(x, targets, batch_size=recipe.batch_size, epochs=epochs, shuffle=True, verbose=0)
+    # One Keras epoch of all the steps over a reshuffled, repeated stream: a few-shot set
+    # would otherwise pay Keras's per-epoch overhead hundreds of times.
+    stream = (tf.data.Dataset.from_tensor_slices((x.astype(np.float32), targets))
+              .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+              .repeat().batch(recipe.batch_size))
+    model.fit(stream, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
     return model
 
 
