@@ -12,6 +12,7 @@ the size of a JSON list of numbers.
 
 from __future__ import annotations
 
+import base64
 import functools
 import inspect
 import logging
@@ -19,9 +20,10 @@ import webbrowser
 from collections.abc import Callable
 from typing import Any
 
-from desktop import validate
+from desktop import personal, validate
 from desktop.search import Search
 from desktop.store import Store, StoreError
+from desktop.suggest import Suggester
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,12 @@ RELATED_NOTES = 5
 # embedding_backlog counts at most this many notes (the store has no count of its
 # own yet, so this reads their texts; past it the page shows "10,000+").
 BACKLOG_COUNT_CAP = 10_000
+# suggestion_backlog counts at most this many notes.
+SUGGESTION_COUNT_CAP = 10_000
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
 
 
 def _error(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -67,6 +75,7 @@ class Api:
     def __init__(self, store: Store, search: Search) -> None:
         self._store = store
         self._search = search
+        self._suggester = Suggester(store, search)
 
     @_bridge
     def list_notes(self, text: Any = "", tag: Any = None, limit: Any = 200, offset: Any = 0):
@@ -168,3 +177,112 @@ class Api:
     def related(self, note_id: Any):
         """The notes nearest in meaning to this one, itself left out."""
         return self._search.related(validate.note_id(note_id), RELATED_NOTES)
+
+    # ------------------------------------------------------------ tag suggestions
+
+    @_bridge
+    def suggestions(self, note_id: Any, tagger: Any):
+        """The note's suggestions from what is kept. "stale" when the taggers' outputs
+        for its text are missing or from other taggers than `tagger`; then "vector"
+        is its current vector (base64) to compute them from, or None if it has none yet."""
+        reply = self._suggester.for_note(validate.note_id(note_id), validate.tagger_id(tagger))
+        vector = reply["vector"]
+        return {**reply, "vector": _b64(vector) if vector is not None and reply["stale"] else None}
+
+    @_bridge
+    def suggest(self, note_id: Any, content_hash: Any, vector_b64: Any, tagger: Any, outputs: Any):
+        """Keeps what the taggers said about the note's text with this hash (computed
+        from this vector) and returns the note's suggestions; {"stored": false} and
+        none if the text has changed since."""
+        return self._suggester.record(
+            validate.note_id(note_id),
+            validate.content_hash(content_hash),
+            validate.vector(vector_b64),
+            validate.tagger_id(tagger),
+            validate.tagger_outputs(outputs),
+        )
+
+    @_bridge
+    def put_suggestions(self, tagger: Any, items: Any):
+        """Keeps the taggers' outputs for many notes: [{id, content_hash, outputs}].
+        A note deleted or changed since is skipped; returns how many were kept."""
+        tagger = validate.tagger_id(tagger)
+        stored = 0
+        for item in validate.suggestion_items(items):
+            try:
+                stored += self._store.put_tag_suggestions(
+                    item["id"], item["content_hash"], tagger, item["outputs"]
+                )
+            except StoreError as e:
+                if e.code != "not_found":
+                    raise
+        return {"stored": stored}
+
+    @_bridge
+    def suggestion_backlog(self, model_id: Any, tagger: Any):
+        """How many notes with a vector have no current outputs of these taggers (capped)."""
+        remaining = self._store.count_needing_suggestions(
+            validate.model_id(model_id), validate.tagger_id(tagger), SUGGESTION_COUNT_CAP
+        )
+        return {"remaining": remaining, "capped": remaining == SUGGESTION_COUNT_CAP}
+
+    @_bridge
+    def notes_needing_suggestions(self, model_id: Any, tagger: Any, limit: Any):
+        """Up to `limit` such notes, newest first: {ids, hashes, vectors (base64, one
+        after another)}."""
+        jobs = self._store.notes_needing_suggestions(
+            validate.model_id(model_id), validate.tagger_id(tagger), validate.limit(limit)
+        )
+        return {**jobs, "vectors": _b64(jobs["vectors"])}
+
+    @_bridge
+    def accept_suggestion(self, note_id: Any, tag: Any, source: Any, confidence: Any):
+        """Adds the suggested tag (origin "accepted"), remembers it; returns the note."""
+        return self._store.accept_suggestion(
+            validate.note_id(note_id),
+            validate.tag(tag),
+            validate.feedback_source(source),
+            validate.optional_confidence(confidence),
+        )
+
+    @_bridge
+    def reject_suggestion(self, note_id: Any, tag: Any, source: Any, confidence: Any):
+        """Remembers that the tag is not to be suggested for this note again."""
+        name = validate.tag(tag)
+        self._store.reject_suggestion(
+            validate.note_id(note_id),
+            name,
+            validate.feedback_source(source),
+            validate.optional_confidence(confidence),
+        )
+        return {"rejected": name}
+
+    # ------------------------------------------------------------ the personal head
+
+    @_bridge
+    def personal_training_set(self, model_id: Any, known_signature: Any = None):
+        """What the personal head learns from (desktop/personal.py), or only
+        {"signature", "unchanged": true} when that is `known_signature`."""
+        return personal.training_set(
+            self._store, validate.model_id(model_id), validate.optional_signature(known_signature)
+        )
+
+    @_bridge
+    def note_vectors(self, model_id: Any, note_ids: Any):
+        """The current vectors of these notes: {ids, vectors (base64, one after another)};
+        notes without one are left out."""
+        rows = self._store.vector_rows_of(validate.model_id(model_id), validate.note_ids(note_ids))
+        return {"ids": rows["ids"], "vectors": _b64(rows["vectors"])}
+
+    @_bridge
+    def personal_head(self, model_id: Any):
+        """The kept head for this encoder: {signature, labels, weights (base64)}, or None."""
+        head = personal.load_head(self._store, validate.model_id(model_id))
+        return None if head is None else {**head, "weights": _b64(head["weights"])}
+
+    @_bridge
+    def put_personal_head(self, model_id: Any, head: Any):
+        """Keeps the head the webview trained ({signature, labels, weights}); None
+        forgets the kept one."""
+        personal.save_head(self._store, validate.model_id(model_id), validate.personal_head(head))
+        return {"kept": head is not None}

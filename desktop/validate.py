@@ -234,3 +234,128 @@ def search_filters(value: Any) -> dict[str, Any]:
         "date_from": start,
         "date_to": end,
     }
+
+
+# ---------------------------------------------------------------- tag suggestions
+
+MAX_TAGGER_OUTPUTS = 64
+MAX_SUGGESTION_ITEMS = 256
+MAX_VECTOR_IDS = 1000
+MAX_HEAD_LABELS = 1000
+TAGGER_SOURCES = ("topic", "personal")
+FEEDBACK_SOURCES = ("topic", "personal", "neighbours")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_OUTPUT_KEYS = {"tag", "confidence", "source"}
+_ITEM_KEYS = {"id", "content_hash", "outputs"}
+_HEAD_KEYS = {"signature", "labels", "weights"}
+
+
+def tagger_id(value: Any) -> str:
+    """Names the taggers that made some suggestions; the same characters as a model id."""
+    if not isinstance(value, str) or not _MODEL_ID.fullmatch(value):
+        raise ValidationError(
+            "A tagger id must be 1 to 100 letters, digits, dots, dashes, colons or underscores."
+        )
+    return value
+
+
+def confidence(value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= 1
+    ):
+        raise ValidationError("A confidence must be a number from 0 to 1.")
+    return float(value)
+
+
+def optional_confidence(value: Any) -> float | None:
+    return None if value is None else confidence(value)
+
+
+def tagger_outputs(value: Any) -> list[dict[str, Any]]:
+    """What the webview's taggers suggest for one note: [{tag, confidence, source}]."""
+    if not isinstance(value, list) or len(value) > MAX_TAGGER_OUTPUTS:
+        raise ValidationError(f"Tagger outputs must be a list of at most {MAX_TAGGER_OUTPUTS}.")
+    outputs = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != _OUTPUT_KEYS:
+            raise ValidationError("Each tagger output must be {tag, confidence, source}.")
+        if item["source"] not in TAGGER_SOURCES:
+            raise ValidationError(f"A tagger output's source must be one of {TAGGER_SOURCES}.")
+        outputs.append({
+            "tag": tag(item["tag"]),
+            "confidence": confidence(item["confidence"]),
+            "source": item["source"],
+        })
+    return outputs
+
+
+def suggestion_items(value: Any) -> list[dict[str, Any]]:
+    """Tagger outputs for many notes: [{id, content_hash, outputs}]."""
+    if not isinstance(value, list) or len(value) > MAX_SUGGESTION_ITEMS:
+        raise ValidationError(
+            f"Suggestions must be a list of at most {MAX_SUGGESTION_ITEMS} notes."
+        )
+    items = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != _ITEM_KEYS:
+            raise ValidationError("Each note's suggestions must be {id, content_hash, outputs}.")
+        items.append({
+            "id": note_id(item["id"]),
+            "content_hash": content_hash(item["content_hash"]),
+            "outputs": tagger_outputs(item["outputs"]),
+        })
+    return items
+
+
+def feedback_source(value: Any) -> str:
+    if value not in FEEDBACK_SOURCES:
+        raise ValidationError(f"A suggestion's source must be one of {FEEDBACK_SOURCES}.")
+    return value
+
+
+def note_ids(value: Any) -> list[int]:
+    if not isinstance(value, list) or len(value) > MAX_VECTOR_IDS:
+        raise ValidationError(f"Note ids must be a list of at most {MAX_VECTOR_IDS}.")
+    return [note_id(item) for item in value]
+
+
+def signature(value: Any) -> str:
+    if not isinstance(value, str) or not _SIGNATURE.fullmatch(value):
+        raise ValidationError("A signature must be 64 lower-case hexadecimal digits.")
+    return value
+
+
+def optional_signature(value: Any) -> str | None:
+    return None if value is None else signature(value)
+
+
+def personal_head(value: Any) -> dict[str, Any] | None:
+    """{signature, labels, weights}: weights are base64 of float32 little-endian, the
+    [512, K] matrix row by row then K biases, for K labels. None: no head."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != _HEAD_KEYS:
+        raise ValidationError("A personal head must be {signature, labels, weights}.")
+    labels = value["labels"]
+    if not isinstance(labels, list) or not 0 < len(labels) <= MAX_HEAD_LABELS:
+        raise ValidationError(f"A personal head has 1 to {MAX_HEAD_LABELS} labels.")
+    labels = [tag(label) for label in labels]
+    expected = 4 * (VECTOR_DIMENSIONS + 1) * len(labels)
+    weights = value["weights"]
+    shape_error = ValidationError(
+        "A personal head's weights must be base64 of (512 + 1) float32 per label."
+    )
+    if not isinstance(weights, str) or len(weights) != 4 * math.ceil(expected / 3):
+        raise shape_error
+    try:
+        raw = base64.b64decode(weights, validate=True)
+    except (binascii.Error, ValueError):
+        raise shape_error from None
+    if len(raw) != expected:
+        raise shape_error
+    if not all(math.isfinite(x) for x in struct.unpack(f"<{expected // 4}f", raw)):
+        raise ValidationError("A personal head's weights must be finite numbers.")
+    return {"signature": signature(value["signature"]), "labels": labels, "weights": raw}

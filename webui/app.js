@@ -3,6 +3,8 @@ import { api, BridgeError } from "./bridge.js";
 import { EmbedQueue, QUERY } from "./embedQueue.js";
 import { Indexer } from "./indexer.js";
 import { createModel } from "./model.js";
+import { PersonalLearner } from "./personalLearner.js";
+import { TagSuggester } from "./tagSuggester.js";
 import { Editor } from "./views/editor.js";
 import { wireFilterBox } from "./views/filterBox.js";
 import { ModelStatus } from "./views/modelStatus.js";
@@ -12,6 +14,7 @@ import {
 import { renderRelated } from "./views/related.js";
 import { SearchPanel } from "./views/searchPanel.js";
 import { StatusBar } from "./views/statusBar.js";
+import { renderSuggestions, SuggestProgress } from "./views/suggestions.js";
 import { renderTagSidebar } from "./views/tagSidebar.js";
 import { Toast } from "./views/toast.js";
 
@@ -48,11 +51,30 @@ const filter = wireFilterBox($("filter"), {
   onLeave: () => focusSelectedRow(noteList),
 });
 const embedQueue = new EmbedQueue();
+const suggestProgress = new SuggestProgress(document);
+const suggester = new TagSuggester(api, embedQueue, {
+  onShow: (noteId, suggestions) => renderSuggestions($("suggestions"), noteId, suggestions, {
+    onAccept: (index) => acceptSuggestion(index).catch(report),
+    onReject: (index) => rejectSuggestion(index).catch(report),
+  }),
+  onProgress: (run) => suggestProgress.show(run),
+  onError: reportUnlessModelDown,
+});
+const learner = new PersonalLearner(api, embedQueue, {
+  onTagger: (name) => suggester.useTagger(learner.modelId, name),
+  onError: reportUnlessModelDown,
+});
 const indexer = new Indexer(api, embedQueue, {
   onProgress: (run) => {
     modelStatus.showProgress(run);
-    if (run === null) refreshRelated().catch(report); // with every note's vector in
+    if (run === null) {
+      // With every note's vector in: neighbours, suggestions and the head catch up.
+      refreshRelated().catch(report);
+      suggester.catchUp().catch(reportUnlessModelDown);
+      learner.check().catch(reportUnlessModelDown);
+    }
   },
+  onEmbedded: (jobs, vectors, lane) => suggester.vectorsEmbedded(jobs, vectors, lane),
   onStored: (ids) => vectorsStored(ids),
   onError: reportUnlessModelDown,
 });
@@ -60,8 +82,14 @@ const searchPanel = new SearchPanel(document, {
   onQuery: (request) => runSearch(request).catch(report),
   onOpen: (id) => openFromSearch(id).catch(report),
 });
-// Read by tests and handy when diagnosing: texts embedded per lane, vectors stored.
-window.marginStats = { embedded: embedQueue.counts, vectors: indexer.counts };
+// Read by tests and handy when diagnosing: texts embedded per lane, vectors stored,
+// vectors tagged and suggestion runs, personal head trainings.
+window.marginStats = {
+  embedded: embedQueue.counts,
+  vectors: indexer.counts,
+  suggestions: suggester.counts,
+  personal: learner.counts,
+};
 
 // ---------------------------------------------------------------- messages
 
@@ -222,6 +250,8 @@ async function renameTag(oldName, newName) {
   await settle();
   await api.renameTag(oldName, newName);
   if (state.tag?.toLocaleLowerCase() === oldFold) state.tag = newName;
+  suggester.refresh().catch(report);
+  learner.tagsChanged();
   await refreshTags();
   await refreshList();
   if (editor.noteId !== null) editor.update(await api.getNote(editor.noteId));
@@ -235,16 +265,46 @@ async function addTag(name) {
   if (id === null) return;
   editor.update(await api.addTag(id, name));
   editor.clearTagInput();
-  await refreshTags();
-  await refreshList();
+  await tagsChanged();
 }
 
 async function removeTag(name) {
   const id = editor.noteId;
   if (id === null) return;
   editor.update(await api.removeTag(id, name));
+  await tagsChanged();
+}
+
+/** After the open note's tags changed: the lists, its suggestions, the personal head. */
+async function tagsChanged() {
+  suggester.refresh().catch(report);
+  learner.tagsChanged();
   await refreshTags();
   await refreshList();
+}
+
+// ---------------------------------------------------------------- suggested tags
+
+async function acceptSuggestion(index) {
+  const id = editor.noteId;
+  const suggestion = suggester.at(index);
+  if (id === null || !suggestion) return;
+  suggester.drop(suggestion.tag);
+  const { tag, source, confidence } = suggestion;
+  editor.update(await api.acceptSuggestion(id, tag, source, confidence));
+  await tagsChanged();
+}
+
+async function rejectSuggestion(index) {
+  const id = editor.noteId;
+  const suggestion = suggester.at(index);
+  if (id === null || !suggestion) return;
+  suggester.drop(suggestion.tag);
+  const { tag, source, confidence } = suggestion;
+  await api.rejectSuggestion(id, tag, source, confidence);
+  // A rejection is a negative example for the head, and the next suggestion may show.
+  suggester.refresh().catch(report);
+  learner.tagsChanged();
 }
 
 // ---------------------------------------------------------------- notes
@@ -261,6 +321,7 @@ async function openNote(id) {
   status.setSaveState("");
   markSelected(noteList, id);
   refreshRelated().catch(report);
+  suggester.show(id).catch(report);
 }
 
 async function openFirst() {
@@ -290,6 +351,7 @@ async function newNote() {
   editor.show(note);
   indexer.noteChanged(note);
   refreshRelated().catch(report);
+  suggester.show(note.id).catch(report);
   status.setSaveState("");
   await refreshList();
   if (state.tag) await refreshTags();
@@ -304,6 +366,8 @@ async function deleteCurrent() {
   const index = state.notes.findIndex((note) => note.id === id);
   await api.deleteNote(id);
   editor.hide();
+  suggester.show(null).catch(report);
+  learner.tagsChanged();
   status.setSaveState("");
   await refreshList();
   await refreshTags();
@@ -320,6 +384,8 @@ async function undoDelete(id) {
   const note = await api.undoDelete(id);
   editor.show(note);
   refreshRelated().catch(report);
+  suggester.show(note.id).catch(report);
+  learner.tagsChanged();
   status.setSaveState("");
   await refreshList();
   await refreshTags();
@@ -416,6 +482,7 @@ function startModel() {
       state.model = info;
       modelStatus.show(model.status, info);
       searchPanel.rerun(); // by meaning now, not only by words
+      learner.start(info.model_id).catch(reportUnlessModelDown);
       return indexer.start(info.model_id);
     },
     () => {}, // the status bar already says so (onStatus)
@@ -442,6 +509,11 @@ function shortcut(event) {
   if (event.altKey && !mod && key === "ArrowUp") return () => step(-1);
   if (mod && !event.altKey && key === "t" && editor.noteId !== null) {
     return () => editor.focusTagInput();
+  }
+  // Alt+1..3 accept a suggested tag; by the key's place, whatever the layout prints on it.
+  const digit = Number(/^Digit([1-3])$/.exec(event.code)?.[1]);
+  if (event.altKey && !mod && !event.shiftKey && digit && suggester.at(digit - 1)) {
+    return () => acceptSuggestion(digit - 1);
   }
   if (mod && key === "Delete") return deleteCurrent;
   // In text fields Ctrl+Backspace keeps deleting the previous word.

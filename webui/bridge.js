@@ -35,6 +35,14 @@ export async function call(method, ...args) {
   return reply;
 }
 
+/** Float32Array from base64 of float32 little-endian (vectors, one after another). */
+function floatsFromBase64(text) {
+  const binary = atob(text);
+  const view = new DataView(new ArrayBuffer(binary.length));
+  for (let i = 0; i < binary.length; i++) view.setUint8(i, binary.charCodeAt(i));
+  return Float32Array.from({ length: binary.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
+}
+
 /** A vector as base64 of float32 little-endian: exact, and compact on the bridge. */
 function vectorBase64(vector) {
   const view = new DataView(new ArrayBuffer(vector.length * 4));
@@ -64,4 +72,38 @@ export const api = {
   search: (query, vector, filters) =>
     call("search", query, vector ? vectorBase64(vector) : null, filters),
   related: (id) => call("related", id),
+  // Tag suggestions (desktop/suggest.py). outputs: [{tag, confidence, source}].
+  suggestions: async (id, tagger) => {
+    const reply = await call("suggestions", id, tagger);
+    return { ...reply, vector: reply.vector ? floatsFromBase64(reply.vector) : null };
+  },
+  suggest: (id, contentHash, vector, tagger, outputs) =>
+    call("suggest", id, contentHash, vectorBase64(vector), tagger, outputs),
+  /** items: [{id, content_hash, outputs}] */
+  putSuggestions: (tagger, items) => call("put_suggestions", tagger, items),
+  suggestionBacklog: (modelId, tagger) => call("suggestion_backlog", modelId, tagger),
+  /** {ids, hashes, vectors: Float32Array of ids.length x 512} */
+  notesNeedingSuggestions: async (modelId, tagger, limit) => {
+    const reply = await call("notes_needing_suggestions", modelId, tagger, limit);
+    return { ...reply, vectors: floatsFromBase64(reply.vectors) };
+  },
+  acceptSuggestion: (id, tag, source, confidence) =>
+    call("accept_suggestion", id, tag, source, confidence),
+  rejectSuggestion: (id, tag, source, confidence) =>
+    call("reject_suggestion", id, tag, source, confidence),
+  // The personal head (desktop/personal.py).
+  personalTrainingSet: (modelId, knownSignature) =>
+    call("personal_training_set", modelId, knownSignature),
+  /** {ids, vectors: Float32Array of ids.length x 512} */
+  noteVectors: async (modelId, ids) => {
+    const reply = await call("note_vectors", modelId, ids);
+    return { ids: reply.ids, vectors: floatsFromBase64(reply.vectors) };
+  },
+  /** {signature, labels, weights: Float32Array} or null */
+  personalHead: async (modelId) => {
+    const head = await call("personal_head", modelId);
+    return head && { ...head, weights: floatsFromBase64(head.weights) };
+  },
+  putPersonalHead: (modelId, head) => call("put_personal_head", modelId,
+    head && { signature: head.signature, labels: head.labels, weights: vectorBase64(head.weights) }),
 };

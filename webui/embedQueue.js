@@ -1,20 +1,27 @@
-// The one way into the model for everything that embeds. A query someone is
-// waiting for goes first, then notes just saved, then the background catch-up.
-// Only one request is in the worker at a time, so an urgent one waits for at
-// most the small batch already running, never for a queue of them.
+// The one way into the model for everything that embeds, tags or trains. A query
+// someone is waiting for goes first, then tagging the note on screen, then notes
+// just saved, then the background catch-up, the background tagging, and last
+// the training of the personal head (in slices). Only one request is in the
+// worker at a time, so an urgent one waits for at most the small batch or slice
+// already running, never for a queue of them.
 
 export const QUERY = 0;
-export const SAVED = 1;
-export const BACKGROUND = 2;
-const LANE_NAMES = ["query", "saved", "background"];
+export const SUGGEST = 1;
+export const SAVED = 2;
+export const BACKGROUND = 3;
+export const BACKGROUND_TAGS = 4;
+export const TRAINING = 5;
+const LANES = 6;
+// The lanes that embed texts, by name.
+const EMBED_LANES = { [QUERY]: "query", [SAVED]: "saved", [BACKGROUND]: "background" };
 
 export class EmbedQueue {
   constructor() {
     this.model = null;
-    this.lanes = LANE_NAMES.map(() => []);
+    this.lanes = Array.from({ length: LANES }, () => []);
     this.running = false;
-    // Texts sent to the worker, per lane: what tests and diagnostics read.
-    this.counts = Object.fromEntries(LANE_NAMES.map((name) => [name, 0]));
+    // Texts sent to the worker, per embedding lane: what tests and diagnostics read.
+    this.counts = Object.fromEntries(Object.values(EMBED_LANES).map((name) => [name, 0]));
   }
 
   /** Starts handing work to `model` (webui/model.js); calls made before wait. */
@@ -23,10 +30,20 @@ export class EmbedQueue {
     this.#next();
   }
 
-  /** Float32Array per text, once the texts' turn comes. */
+  /** Float32Array per text, once the texts' turn comes (lane QUERY, SAVED or BACKGROUND). */
   embed(texts, lane) {
+    const name = EMBED_LANES[lane];
+    if (!name) throw new RangeError(`lane ${lane} does not embed`);
+    return this.run(lane, (model) => {
+      this.counts[name] += texts.length;
+      return model.embed(texts);
+    });
+  }
+
+  /** What work(model) resolves to, once the lane's turn comes. */
+  run(lane, work) {
     return new Promise((resolve, reject) => {
-      this.lanes[lane].push({ texts, lane, resolve, reject });
+      this.lanes[lane].push({ work, resolve, reject });
       this.#next();
     });
   }
@@ -36,10 +53,12 @@ export class EmbedQueue {
     const job = this.lanes.find((lane) => lane.length > 0)?.shift();
     if (!job) return;
     this.running = true;
-    this.counts[LANE_NAMES[job.lane]] += job.texts.length;
-    this.model.embed(job.texts).then(job.resolve, job.reject).finally(() => {
-      this.running = false;
-      this.#next();
-    });
+    Promise.resolve()
+      .then(() => job.work(this.model))
+      .then(job.resolve, job.reject)
+      .finally(() => {
+        this.running = false;
+        this.#next();
+      });
   }
 }

@@ -21,7 +21,9 @@ const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 export class Indexer {
   /**
    * handlers.onProgress(run | null): run is {done, total, capped, startedAt} while
-   * catching up, null when it ends. handlers.onStored(ids): these notes' vectors
+   * catching up, null when it ends. handlers.onEmbedded(jobs, vectors, lane): vectors
+   * were made for jobs [{id, text, hash}] (before they are stored), so others can
+   * use them without embedding again. handlers.onStored(ids): these notes' vectors
    * changed. handlers.onError(error): storing failed in a way worth showing.
    */
   constructor(api, queue, handlers) {
@@ -110,6 +112,7 @@ export class Indexer {
   /** Embeds and stores jobs; resolves to "stored", "stale" or "failed" for each. */
   async #embedAndStore(jobs, lane) {
     const vectors = await this.queue.embed(jobs.map((job) => job.text), lane);
+    this.handlers.onEmbedded(jobs, vectors, lane);
     const replies = await Promise.allSettled(jobs.map((job, i) =>
       this.api.putEmbedding(job.id, vectors[i], this.modelId, job.hash)));
     const outcomes = replies.map((reply) => {

@@ -414,6 +414,7 @@ def test_source_link_is_saved_and_shown_as_text(app: AppProcess) -> None:
 def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
     exposed = app.eval("Object.keys(window.pywebview.api).sort()")
     assert exposed == [
+        "accept_suggestion",
         "add_tag",
         "create_note",
         "delete_note",
@@ -421,14 +422,24 @@ def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
         "get_note",
         "list_notes",
         "list_tags",
+        "note_vectors",
         "notes_needing_embedding",
+        "notes_needing_suggestions",
         "open_source",
+        "personal_head",
+        "personal_training_set",
         "put_embedding",
+        "put_personal_head",
+        "put_suggestions",
+        "reject_suggestion",
         "related",
         "remove_tag",
         "rename_tag",
         "save_note",
         "search",
+        "suggest",
+        "suggestion_backlog",
+        "suggestions",
         "undo_delete",
     ]
 
