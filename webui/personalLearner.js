@@ -81,11 +81,11 @@ export class PersonalLearner {
       }
       return;
     }
+    const started = performance.now();
     await this.#handOver(set.examples);
     // A note whose vector went stale meanwhile sits this training out.
     const examples = set.examples.filter((example) => this.held.has(example.id));
     const run = { signature: set.signature, labels: set.labels, examples };
-    const started = performance.now();
     await this.queue.run(TRAINING, (model) => model.personalTrain(run));
     // The worker keeps only this run's vectors.
     const kept = new Set(examples.map((example) => example.id));
