@@ -96,7 +96,8 @@ def clinc_notes(count: int, tags: int) -> list[tuple[str, str, str]]:
     for intent in chosen:
         texts = by_intent[intent]
         for i in range(per_tag):
-            part = [texts[(i * REQUESTS_PER_NOTE + j) % len(texts)] for j in range(REQUESTS_PER_NOTE)]
+            first = i * REQUESTS_PER_NOTE
+            part = [texts[(first + j) % len(texts)] for j in range(REQUESTS_PER_NOTE)]
             notes.append((part[0].capitalize(), " ".join(part[1:]), intent.replace("_", " ")))
     return notes
 
@@ -130,7 +131,8 @@ def measure_typing(app: AppProcess, runs: int) -> list[float]:
         text = f"{NOTES_50_WORDS[i % len(NOTES_50_WORDS)]} {i}"
         before = app.eval("window.__bench.renders")
         app.eval(
-            f"(() => {{ const b = document.getElementById('body'); b.value = {json.dumps(text[:-1])};"
+            "(() => { const b = document.getElementById('body');"
+            f" b.value = {json.dumps(text[:-1])};"
             " b.dispatchEvent(new Event('input')); return true; })()"
         )
         app.type_text(text[-1])
