@@ -27,13 +27,16 @@ _DROPPED = re.compile(r"[<>\"?*\x00-\x1f\x7f]")
 
 def safe_stem(title: str) -> str:
     """A file name without extension for `title`; FALLBACK when nothing usable is left."""
-    stem = _DROPPED.sub("", _DASHED.sub("-", unicodedata.normalize("NFC", title)))
-    stem = " ".join(stem.split())
+    # Tabs and line breaks are spaces; other control characters go.
+    stem = " ".join(unicodedata.normalize("NFC", title).split())
+    stem = " ".join(_DROPPED.sub("", _DASHED.sub("-", stem)).split())
     stem = _shortened(stem).strip(" .")
     if not stem:
         return FALLBACK
-    if stem.split(".")[0].strip().upper() in _RESERVED:
-        stem = f"{stem}_"
+    first, dot, rest = stem.partition(".")
+    # Windows refuses a reserved name before any extension too ("nul.txt").
+    if first.rstrip().upper() in _RESERVED:
+        stem = f"{first.rstrip()}_{dot}{rest}"
     return stem
 
 

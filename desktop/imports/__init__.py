@@ -7,6 +7,8 @@ name. job.py stores them in batches, deduplicated and recorded for resuming.
 
 from __future__ import annotations
 
+import math
+
 from desktop import validate
 
 
@@ -19,7 +21,8 @@ class Unreadable(Exception):
 
 
 def megabytes(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
+    """"5.1 MB": rounded up, so a size just over a limit never reads as the limit."""
+    return f"{math.ceil(size / 100_000) / 10:g} MB"
 
 
 def tag_name(name: str) -> str:

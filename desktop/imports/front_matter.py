@@ -14,10 +14,28 @@ from typing import Any
 
 import yaml
 
+from desktop import validate
 from desktop.imports import Unreadable
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """The safe dumper, writing times as ISO 8601 ("2024-05-01T12:34:56.789Z")."""
+
+
+def _represent_datetime(dumper: yaml.SafeDumper, value: dt.datetime) -> yaml.Node:
+    if value.utcoffset() != dt.timedelta(0):
+        return dumper.represent_scalar("tag:yaml.org,2002:timestamp", value.isoformat())
+    text = value.replace(tzinfo=None).isoformat(timespec="seconds")
+    if value.microsecond % 1000:
+        text += f".{value.microsecond:06d}"
+    elif value.microsecond:
+        text += f".{value.microsecond // 1000:03d}"
+    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", text + "Z")
+
+
+_Dumper.add_representer(dt.datetime, _represent_datetime)
 
 # The opening line, then the shortest run of lines up to a closing line.
 _BLOCK = re.compile(
@@ -75,8 +93,14 @@ def time_ms(value: object) -> int | None:
     """A front matter time as ms since the epoch; None when it is not one.
 
     Times without a zone are local time, as a person typed them. Plain numbers
-    are seconds, or ms when too large to be seconds.
+    are seconds, or ms when too large to be seconds. Past what a JS number holds
+    exactly, it is no time the app can show.
     """
+    ms = _time_ms(value)
+    return ms if ms is not None and abs(ms) <= validate.MAX_SAFE_JS_INT else None
+
+
+def _time_ms(value: object) -> int | None:
     try:
         if isinstance(value, bool):
             return None
@@ -90,7 +114,7 @@ def time_ms(value: object) -> int | None:
             aware = value if value.tzinfo is not None else value.astimezone()
             return (aware - _EPOCH) // _MS
         if isinstance(value, dt.date):
-            return time_ms(dt.datetime.combine(value, dt.time()))
+            return _time_ms(dt.datetime.combine(value, dt.time()))
     except (OverflowError, ValueError, OSError):
         return None
     return None

@@ -95,7 +95,11 @@ def _text(entry: dict[str, Any], key: str) -> str:
 
 def _time(entry: dict[str, Any], key: str) -> int:
     value = entry.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or abs(value) > validate.MAX_SAFE_JS_INT
+    ):
         raise Unreadable(f"its {key} time is not a number of milliseconds")
     return value
 

@@ -61,8 +61,12 @@ def read(path: Path, root: Path | None, now: int) -> ImportedNote:
     meta = dict(meta or {})
     title = _take_title(meta, path)
     exported = meta.pop(EXPORT_MARKER, None) is not None
-    tags = _take_tags(meta, "tags", "user", now) + _take_tags(meta, "tag", "user", now)
-    accepted = _take_tags(meta, ACCEPTED_KEY, "accepted", now)
+    # Obsidian lets a listed tag start with "#"; Margin's own tags may, as they are.
+    hash_mark = "" if exported else "#"
+    tags = _take_tags(meta, "tags", "user", now, hash_mark) + _take_tags(
+        meta, "tag", "user", now, hash_mark
+    )
+    accepted = _take_tags(meta, ACCEPTED_KEY, "accepted", now, hash_mark)
     if not exported:
         tags += [_tag(name, "user", now) for name in inline_tags(body)]
         if root is not None:
@@ -123,7 +127,9 @@ def _take_title(meta: dict[Any, Any], path: Path) -> str:
     return unicodedata.normalize("NFC", path.stem)
 
 
-def _take_tags(meta: dict[Any, Any], key: str, origin: str, now: int) -> list[NoteTag]:
+def _take_tags(
+    meta: dict[Any, Any], key: str, origin: str, now: int, hash_mark: str
+) -> list[NoteTag]:
     value = meta.get(key)
     if value is None:
         meta.pop(key, None)
@@ -135,7 +141,8 @@ def _take_tags(meta: dict[Any, Any], key: str, origin: str, now: int) -> list[No
     else:
         return []  # kept as it is, under a changed name (_renamed_known)
     del meta[key]
-    return [_tag(name.strip().lstrip("#"), origin, now) for name in names if name.strip("# \t")]
+    names = [name.strip().lstrip(hash_mark) for name in names]
+    return [_tag(name, origin, now) for name in names if name.strip()]
 
 
 def _is_plain(item: object) -> bool:
