@@ -11,6 +11,7 @@ import binascii
 import math
 import re
 import struct
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -359,3 +360,41 @@ def personal_head(value: Any) -> dict[str, Any] | None:
     if not all(math.isfinite(x) for x in struct.unpack(f"<{expected // 4}f", raw)):
         raise ValidationError("A personal head's weights must be finite numbers.")
     return {"signature": signature(value["signature"]), "labels": labels, "weights": raw}
+
+
+# ---------------------------------------------------------------- imports, exports, bulk
+
+MAX_SELECTED_NOTES = 10_000
+MAX_PATH_CHARS = 4096
+EXPORT_FORMATS = ("markdown", "json")
+DIALOG_PURPOSES = ("import-folder", "import-file", "export-folder")
+
+
+def selected_notes(value: Any) -> list[int]:
+    """The notes a bulk change applies to: 1 to MAX_SELECTED_NOTES ids."""
+    if not isinstance(value, list) or not 0 < len(value) <= MAX_SELECTED_NOTES:
+        raise ValidationError(f"Select from 1 to {MAX_SELECTED_NOTES:,} notes.")
+    return [note_id(item) for item in value]
+
+
+def local_path(value: Any) -> Path:
+    """An absolute path on this computer ("~" is the home folder)."""
+    value = _text(value, "path")
+    if not value.strip() or len(value) > MAX_PATH_CHARS or "\0" in value:
+        raise ValidationError("That is not a path to a file or folder.")
+    path = Path(value.strip()).expanduser()
+    if not path.is_absolute():
+        raise ValidationError("The path must be a full path, from the top of the disk.")
+    return path
+
+
+def export_format(value: Any) -> str:
+    if value not in EXPORT_FORMATS:
+        raise ValidationError(f"Notes export as one of: {', '.join(EXPORT_FORMATS)}.")
+    return value
+
+
+def dialog_purpose(value: Any) -> str:
+    if value not in DIALOG_PURPOSES:
+        raise ValidationError(f"A file dialog is for one of: {', '.join(DIALOG_PURPOSES)}.")
+    return value
