@@ -16,11 +16,15 @@ import base64
 import functools
 import inspect
 import logging
+import threading
 import webbrowser
 from collections.abc import Callable
 from typing import Any
 
 from desktop import personal, validate
+from desktop.exports import margin_json as json_export
+from desktop.exports import markdown as markdown_export
+from desktop.imports.job import ImportRun
 from desktop.search import Search
 from desktop.store import Store, StoreError
 from desktop.suggest import Suggester
@@ -36,6 +40,7 @@ RELATED_NOTES = 5
 BACKLOG_COUNT_CAP = 10_000
 # suggestion_backlog counts at most this many notes.
 SUGGESTION_COUNT_CAP = 10_000
+IMPORT_FILE_TYPES = "Notes (*.md;*.markdown;*.txt;*.enex;*.json)"
 
 
 def _b64(raw: bytes) -> str:
@@ -76,6 +81,8 @@ class Api:
         self._store = store
         self._search = search
         self._suggester = Suggester(store, search)
+        self._import: ImportRun | None = None
+        self._import_lock = threading.Lock()
 
     @_bridge
     def list_notes(self, text: Any = "", tag: Any = None, limit: Any = 200, offset: Any = 0):
@@ -286,3 +293,113 @@ class Api:
         forgets the kept one."""
         personal.save_head(self._store, validate.model_id(model_id), validate.personal_head(head))
         return {"kept": head is not None}
+
+    # ------------------------------------------------------------ imports and exports
+
+    @_bridge
+    def choose_path(self, purpose: Any):
+        """Asks for a path with the system's dialog: {"path": str | None (cancelled)}.
+        `purpose`: "import-folder", "import-file" or "export-folder"."""
+        import webview
+
+        purpose = validate.dialog_purpose(purpose)
+        if not webview.windows:
+            return _error("internal", "There is no window to show a dialog in.")
+        kind = webview.FileDialog.OPEN if purpose == "import-file" else webview.FileDialog.FOLDER
+        file_types = (IMPORT_FILE_TYPES, "All files (*.*)") if purpose == "import-file" else ()
+        chosen = webview.windows[0].create_file_dialog(kind, file_types=file_types)
+        return {"path": str(chosen[0]) if chosen else None}
+
+    @_bridge
+    def start_import(self, path: Any):
+        """Imports a folder or file on a thread of its own; returns its first progress.
+        Importing a path whose import was cut short resumes it."""
+        path = validate.local_path(path)
+        with self._import_lock:
+            if self._import is not None and not self._import.finished:
+                return _error("busy", "An import is already running.")
+            self._import = ImportRun(self._store, path)
+            self._import.start()
+            return self._import.progress()
+
+    @_bridge
+    def import_progress(self):
+        """The latest import's progress (desktop/imports/job.py), or None if there was none."""
+        return None if self._import is None else self._import.progress()
+
+    @_bridge
+    def cancel_import(self):
+        """Stops the import after the entry being read; what it stored stays."""
+        if self._import is None:
+            return None
+        self._import.cancel()
+        return self._import.progress()
+
+    @_bridge
+    def export_notes(self, format: Any, folder: Any):
+        """Writes every note into `folder` as Markdown files or one JSON file:
+        {"count", "path"}."""
+        exporter = markdown_export if validate.export_format(format) == "markdown" else json_export
+        try:
+            return exporter.export(self._store, validate.local_path(folder))
+        except OSError as e:
+            return _error("invalid", f"Cannot write there: {e.strerror or e}.")
+
+    @_bridge
+    def note_markdown(self, note_id: Any):
+        """One note as an exported Markdown file holds it: {"markdown"}."""
+        return {"markdown": markdown_export.note_markdown(
+            self._store.export_note(validate.note_id(note_id)))}
+
+    # ------------------------------------------------------------ many notes at once
+
+    @_bridge
+    def tag_notes(self, note_ids: Any, name: Any):
+        """Adds a tag to every selected note, in one transaction: {"changed": count}."""
+        changed = self._store.add_tag_to_notes(
+            validate.selected_notes(note_ids), validate.tag(name)
+        )
+        return {"changed": changed}
+
+    @_bridge
+    def untag_notes(self, note_ids: Any, name: Any):
+        """Removes a tag from every selected note, in one transaction: {"changed": count}."""
+        changed = self._store.remove_tag_from_notes(
+            validate.selected_notes(note_ids), validate.tag(name)
+        )
+        return {"changed": changed}
+
+    @_bridge
+    def delete_notes(self, note_ids: Any):
+        """Moves the selected notes to the trash, in one transaction: {"deleted": ids}."""
+        return {"deleted": self._store.delete_notes(validate.selected_notes(note_ids))}
+
+    @_bridge
+    def undo_delete_notes(self, note_ids: Any):
+        """Brings notes back from the trash, in one transaction: {"restored": ids}."""
+        return {"restored": self._store.undo_delete_notes(validate.selected_notes(note_ids))}
+
+    @_bridge
+    def accept_suggestions_above(self, note_ids: Any, tagger: Any, threshold: Any):
+        """Accepts, on each selected note, every suggestion it shows (suggest.MAX_SHOWN at
+        most) at `threshold` confidence or more: {"accepted": tags added, "notes": notes
+        that got one, "waiting": notes whose taggers' outputs are not computed yet}."""
+        tagger = validate.tagger_id(tagger)
+        threshold = validate.confidence(threshold)
+        accepted = notes = waiting = 0
+        for note_id in validate.selected_notes(note_ids):
+            try:
+                found = self._suggester.for_note(note_id, tagger)
+            except StoreError as e:
+                if e.code == "not_found":
+                    continue
+                raise
+            waiting += found["stale"]
+            chosen = [s for s in found["suggestions"] if s["confidence"] >= threshold]
+            for suggestion in chosen:
+                self._store.accept_suggestion(
+                    note_id, suggestion["tag"], suggestion["source"], suggestion["confidence"]
+                )
+            accepted += len(chosen)
+            notes += bool(chosen)
+        return {"accepted": accepted, "notes": notes, "waiting": waiting}
