@@ -1,0 +1,135 @@
+"""Tag suggestions through the real window: a typed note gets the default tagger's
+suggestions with confidence and why; one is accepted by key, one by click, one is
+rejected; after a restart the accepted tags are there with origin "accepted" and the
+rejected one stays hidden. Existing notes get suggestions in the background, with
+progress in the status bar."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+
+from desktop import paths
+from desktop.store import Store
+from tests.app.indexing import CAUGHT_UP_JS, MODEL_ID, MODEL_READY_JS, sib_sentences
+from tests.app.suggesting import settled, shown_tags, wait_for_suggestion
+from tests.app.test_window import has_chip_js, new_note_by_keyboard, open_note
+
+FOOTBALL = ("Football final", "The match went to extra time and our striker scored twice"
+            " in the second half.")
+ELECTION = ("Election night", "The parliament vote on the new budget was close; the"
+            " opposition wants a recount.")
+TOKYO = ("Flight to Tokyo", "Booked the flight and a hotel near Shinjuku for the first week"
+         " of April; check whether I need a visa.")
+
+
+def feedback(data: Path) -> list[tuple[int, str, str, str]]:
+    uri = f"file:{paths.database_file(data)}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        return conn.execute(
+            "SELECT note_id, tag, state, source FROM suggestion_feedback ORDER BY id"
+        ).fetchall()
+
+
+def test_suggest_accept_reject_and_restart(app_factory, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    app = app_factory(data)
+    assert "Alt+1" in app.eval("document.getElementById('help').textContent")
+    app.wait_for(MODEL_READY_JS, timeout=60)
+
+    # Typed: the default tagger's suggestion shows with its confidence and why.
+    football = new_note_by_keyboard(app, *FOOTBALL)
+    sports = wait_for_suggestion(app, football, "sports")
+    assert sports["source"] == "topic" and sports["why"] == "topic model"
+    assert re.fullmatch(r"\d{1,3}%", sports["confidence"]) and sports["key"] == "Alt+1"
+    # Accepted with one key, the caret still in the text.
+    assert shown_tags(app)[0] == "sports"
+    app.press("Alt+1")
+    app.wait_for(has_chip_js("sports"))
+    assert "sports" not in shown_tags(app)
+    assert app.eval("document.activeElement.id") == "body"
+
+    # Accepted with a click.
+    election = new_note_by_keyboard(app, *ELECTION)
+    wait_for_suggestion(app, election, "politics")
+    app.eval("document.querySelector('.suggestion[data-tag=\"politics\"] .suggestion-accept')"
+             ".click()")
+    app.wait_for(has_chip_js("politics"))
+
+    # Rejected: hidden at once and remembered.
+    tokyo = new_note_by_keyboard(app, *TOKYO)
+    wait_for_suggestion(app, tokyo, "travel")
+    app.eval("document.querySelector('.suggestion[data-tag=\"travel\"] .suggestion-reject')"
+             ".click()")
+    app.wait_for("!document.querySelector('.suggestion[data-tag=\"travel\"]')")
+    deadline = time.monotonic() + 10
+    while len(feedback(data)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert feedback(data) == [
+        (football, "sports", "accepted", "topic"),
+        (election, "politics", "accepted", "topic"),
+        (tokyo, "travel", "rejected", "topic"),
+    ]
+    assert app.stop() == 0
+
+    again = app_factory(data)
+    for note_id, tag in ((football, "sports"), (election, "politics")):
+        tags = again.call("get_note", note_id)["tags"]
+        assert [(t["name"], t["origin"]) for t in tags] == [(tag, "accepted")]
+    open_note(again, tokyo)
+    again.wait_for(MODEL_READY_JS, timeout=60)
+    assert "travel" not in settled(again, data, tokyo)
+    # Editing the note does not bring it back either.
+    again.eval("document.getElementById('body').focus()")
+    again.type_text(" Also a day trip to Kyoto by train.")
+    again.wait_for("document.getElementById('body').value.endsWith('by train.')")
+    assert "travel" not in settled(again, data, tokyo)
+
+
+def test_existing_notes_get_suggestions_in_the_background(app_factory, tmp_path: Path) -> None:
+    # An older database: 140 notes, never tagged by any tagger (nor embedded yet).
+    data = tmp_path / "data"
+    data.mkdir()
+    store = Store(paths.database_file(data))
+    sentences = sib_sentences("eng_Latn", 140)
+    ids = [store.create_note(title=topic.capitalize(), body=text)["id"]
+           for topic, text in sentences]
+    store.close()
+
+    app = app_factory(data)
+    # Every progress text shown (the page is up before the model, so none is missed).
+    app.eval(
+        "window.progressSeen = []; new MutationObserver(() => {"
+        " const bar = document.getElementById('suggest-progress');"
+        " if (!bar.hidden) window.progressSeen.push("
+        "document.getElementById('suggest-text').textContent); })"
+        ".observe(document.getElementById('suggest-progress'),"
+        " {attributes: true, childList: true, subtree: true, characterData: true}); true"
+    )
+    app.wait_for(f"{MODEL_READY_JS} && {CAUGHT_UP_JS}", timeout=90)
+    app.wait_for("window.marginStats.suggestions.tagged >= 140"
+                 " && document.getElementById('suggest-progress').hidden", timeout=60)
+    seen = app.eval("window.progressSeen")
+    assert seen and all(re.fullmatch(r"Suggesting tags: \d+ of \d+", text) for text in seen)
+    # The notes tagged when the model came up count in an earlier, silent run.
+    done, total = map(int, re.findall(r"\d+", seen[-1]))
+    assert done == total > 100, seen
+    uri = f"file:{paths.database_file(data)}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        kept = conn.execute(
+            "SELECT count(*) FROM tag_suggestions AS s JOIN notes AS n ON n.id = s.note_id"
+            " JOIN embeddings AS e ON e.note_id = n.id AND e.model_id = ?"
+            " WHERE s.content_hash = n.content_hash",
+            (MODEL_ID,),
+        ).fetchone()[0]
+    assert kept == len(ids)
+
+    # A note opened now shows what was kept, without tagging it again.
+    sport = next(i for i, (topic, _) in zip(ids, sentences, strict=True) if topic == "sports")
+    before = app.eval("window.marginStats.suggestions.tagged")
+    open_note(app, sport)
+    assert "sports" in settled(app, data, sport)
+    assert app.eval("window.marginStats.suggestions.tagged") == before
