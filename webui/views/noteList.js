@@ -2,18 +2,20 @@
 import { el, shortWhen } from "./dom.js";
 
 /**
- * Renders `notes` (store summaries) into the list element. `onOpen(id)` runs
- * when a row is clicked.
+ * Renders `notes` (store summaries) into the list element. `onOpen(id, event)`
+ * runs when a row is clicked. `picked` holds the ids of a selection of many
+ * notes (webui/views/selection.js), shown apart from the open note.
  */
-export function renderNoteList(list, notes, selectedId, onOpen) {
+export function renderNoteList(list, notes, selectedId, onOpen, picked = new Set()) {
   const rows = notes.map((note) => {
     const selected = note.id === selectedId;
+    const classes = ["note-row", selected && "selected", picked.has(note.id) && "picked"];
     const row = el(
       "li",
       {
-        className: selected ? "note-row selected" : "note-row",
+        className: classes.filter(Boolean).join(" "),
         role: "option",
-        "aria-selected": selected ? "true" : "false",
+        "aria-selected": selected || picked.has(note.id) ? "true" : "false",
         tabindex: selected ? "0" : "-1",
         dataset: { id: note.id },
       },
@@ -27,18 +29,20 @@ export function renderNoteList(list, notes, selectedId, onOpen) {
           note.tags.map((name) => el("span", { className: "mini-tag", text: name })))
         : null,
     );
-    row.addEventListener("click", () => onOpen(note.id));
+    row.addEventListener("click", (event) => onOpen(note.id, event));
     return row;
   });
   list.replaceChildren(...rows);
 }
 
 /** Moves the selection without rebuilding the rows. */
-export function markSelected(list, selectedId) {
+export function markSelected(list, selectedId, picked = new Set()) {
   for (const row of list.children) {
-    const selected = Number(row.dataset.id) === selectedId;
+    const id = Number(row.dataset.id);
+    const selected = id === selectedId;
     row.classList.toggle("selected", selected);
-    row.setAttribute("aria-selected", selected ? "true" : "false");
+    row.classList.toggle("picked", picked.has(id));
+    row.setAttribute("aria-selected", selected || picked.has(id) ? "true" : "false");
     row.tabIndex = selected ? 0 : -1;
   }
 }
