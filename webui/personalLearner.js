@@ -27,20 +27,23 @@ export class PersonalLearner {
     this.queue = queue;
     this.handlers = handlers;
     this.modelId = null;
+    this.started = null; // the kept head put to use
     this.signature = null; // of the head in use
     this.held = new Map(); // note id -> version of the vector the worker holds
     this.timer = null;
     this.checking = false;
     this.again = false;
-    // Read by tests and diagnostics.
-    this.counts = { trainings: 0, lastTrainMs: null, labels: [], examples: 0 };
+    // Read by tests and diagnostics; `signature` is of the head in use and kept.
+    this.counts = {
+      checks: 0, trainings: 0, lastTrainMs: null, labels: [], examples: 0, signature: null,
+    };
   }
 
   /** The model is ready: use the kept head, then train if the tags changed since. */
   async start(modelId) {
     this.modelId = modelId;
-    const head = await this.api.personalHead(modelId);
-    await this.#use(head);
+    this.started = this.api.personalHead(modelId).then((head) => this.#use(head));
+    await this.started;
     await this.check();
   }
 
@@ -55,6 +58,8 @@ export class PersonalLearner {
   /** Trains a new head if its examples changed (one check at a time; asked meanwhile, once more). */
   async check() {
     if (this.modelId === null) return;
+    // Against the kept head, not against none while it loads.
+    await this.started;
     if (this.checking) {
       this.again = true;
       return;
@@ -64,6 +69,7 @@ export class PersonalLearner {
       do {
         this.again = false;
         await this.#checkOnce();
+        this.counts.checks += 1;
       } while (this.again);
     } finally {
       this.checking = false;
@@ -94,13 +100,17 @@ export class PersonalLearner {
     do {
       step = await this.queue.run(TRAINING, (model) => model.personalStep(STEP_MS));
     } while (!step.done);
-    this.counts.trainings += 1;
-    this.counts.lastTrainMs = performance.now() - started;
-    this.counts.labels = run.labels;
-    this.counts.examples = examples.length;
+    const trainMs = performance.now() - started;
     this.signature = step.head.signature;
     this.handlers.onTagger(step.tagger);
     await this.api.putPersonalHead(this.modelId, step.head);
+    Object.assign(this.counts, {
+      trainings: this.counts.trainings + 1,
+      lastTrainMs: trainMs,
+      labels: run.labels,
+      examples: examples.length,
+      signature: this.signature,
+    });
   }
 
   /** Gives the worker the vectors of examples it does not hold in this version. */
@@ -121,6 +131,7 @@ export class PersonalLearner {
     const { tagger } = await this.queue.run(SUGGEST, (model) => model.personalUse(head));
     this.signature = head?.signature ?? null;
     this.counts.labels = head?.labels ?? [];
+    this.counts.signature = this.signature;
     this.handlers.onTagger(tagger);
   }
 }
