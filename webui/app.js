@@ -1,18 +1,21 @@
 // Wiring only: the state, the events, and which view renders what.
-import { api, BridgeError } from "./bridge.js";
+import { api, BridgeError, call } from "./bridge.js";
 import { EmbedQueue, QUERY } from "./embedQueue.js";
 import { Indexer } from "./indexer.js";
 import { createModel } from "./model.js";
 import { PersonalLearner } from "./personalLearner.js";
 import { TagSuggester } from "./tagSuggester.js";
+import { el } from "./views/dom.js";
 import { Editor } from "./views/editor.js";
 import { wireFilterBox } from "./views/filterBox.js";
+import { ImportDialog } from "./views/importDialog.js";
 import { ModelStatus } from "./views/modelStatus.js";
 import {
   focusSelectedRow, markSelected, renderListCount, renderNoteList,
 } from "./views/noteList.js";
 import { renderRelated } from "./views/related.js";
 import { SearchPanel } from "./views/searchPanel.js";
+import { BulkBar, clickMeaning, Selection } from "./views/selection.js";
 import { StatusBar } from "./views/statusBar.js";
 import { renderSuggestions, SuggestProgress } from "./views/suggestions.js";
 import { renderTagSidebar } from "./views/tagSidebar.js";
@@ -22,6 +25,8 @@ const SAVE_DELAY_MS = 400;
 const LIST_STEP = 200; // rows shown at first, and added by "Show more"
 const MAX_PAGE = 1000; // the most desktop/validate.py lets one list_notes call return
 const RELATED_WANTED = 5; // desktop/api.py RELATED_NOTES
+// While an import runs, the list shows newly imported notes this often at most.
+const IMPORT_REFRESH_MS = 2000;
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -77,6 +82,20 @@ const indexer = new Indexer(api, embedQueue, {
   onEmbedded: (jobs, vectors, lane) => suggester.vectorsEmbedded(jobs, vectors, lane),
   onStored: (ids) => vectorsStored(ids),
   onError: reportUnlessModelDown,
+});
+const selection = new Selection();
+const bulkBar = new BulkBar(document, {
+  onAddTag: (name) => tagSelected(name, true).catch(report),
+  onRemoveTag: (name) => tagSelected(name, false).catch(report),
+  onAccept: (threshold) => acceptSelected(threshold).catch(report),
+  onDelete: () => deleteSelected().catch(report),
+  onClear: () => clearSelection(),
+});
+const importDialog = new ImportDialog(document, {
+  onProgress: (progress) => importMoved(progress),
+  onFinished: (progress) => importFinished(progress).catch(report),
+  onMessage: (text) => status.showMessage(text),
+  onError: report,
 });
 const searchPanel = new SearchPanel(document, {
   onQuery: (request) => runSearch(request).catch(report),
@@ -206,7 +225,10 @@ async function refreshList() {
 }
 
 function renderList() {
-  renderNoteList(noteList, state.notes, editor.noteId, (id) => openNote(id).catch(report));
+  selection.keep(listedIds());
+  bulkBar.render(selection);
+  renderNoteList(noteList, state.notes, editor.noteId,
+    (id, event) => listClick(id, event).catch(report), selection.picked);
   renderListCount($("list-count"), state.notes.length, state.text, state.tag, state.more);
   $("show-more").hidden = !state.more;
 }
@@ -319,7 +341,7 @@ async function openNote(id) {
   if (ticket !== openRequest) return; // another note was asked for meanwhile
   editor.show(note);
   status.setSaveState("");
-  markSelected(noteList, id);
+  markSelected(noteList, id, selection.picked);
   refreshRelated().catch(report);
   suggester.show(id).catch(report);
 }
@@ -390,6 +412,149 @@ async function undoDelete(id) {
   await refreshList();
   await refreshTags();
   status.showMessage(`Restored ${quoted(note.title || "Untitled")}.`);
+}
+
+// ---------------------------------------------------------------- many notes at once
+
+const listedIds = () => state.notes.map((note) => note.id);
+
+function showSelection() {
+  markSelected(noteList, editor.noteId, selection.picked);
+  bulkBar.render(selection);
+}
+
+function clearSelection() {
+  selection.clear();
+  showSelection();
+}
+
+async function listClick(id, event) {
+  const meaning = clickMeaning(event);
+  if (meaning === "open") {
+    if (selection.size > 0) clearSelection();
+    await openNote(id);
+    return;
+  }
+  if (meaning === "toggle") selection.toggle(id, editor.noteId);
+  else selection.extendTo(id, editor.noteId, listedIds());
+  showSelection();
+}
+
+/** Shift+↑/↓: moves to the next note and extends the selection to it. */
+async function extendSelection(delta) {
+  const from = editor.noteId;
+  await step(delta);
+  if (editor.noteId === null) return;
+  selection.extendTo(editor.noteId, from, listedIds());
+  showSelection();
+}
+
+function selectAll() {
+  selection.all(listedIds());
+  showSelection();
+}
+
+async function tagSelected(name, add) {
+  const ids = selection.ids(listedIds());
+  await settle();
+  const { changed } = await call(add ? "tag_notes" : "untag_notes", ids, name);
+  bulkBar.clearTagInput();
+  if (ids.includes(editor.noteId)) editor.update(await api.getNote(editor.noteId));
+  await tagsChanged();
+  status.showMessage(add
+    ? `Tagged ${changed.toLocaleString()} notes ${quoted(name)}.`
+    : `Removed ${quoted(name)} from ${changed.toLocaleString()} notes.`);
+}
+
+async function acceptSelected(threshold) {
+  const ids = selection.ids(listedIds());
+  const reply = await call("accept_suggestions_above", ids, suggester.tagger ?? "none:none",
+    threshold);
+  if (ids.includes(editor.noteId)) editor.update(await api.getNote(editor.noteId));
+  await tagsChanged();
+  const waiting = reply.waiting
+    ? ` ${reply.waiting.toLocaleString()} notes have no suggestions yet.` : "";
+  status.showMessage(`Accepted ${reply.accepted.toLocaleString()} suggested tags on `
+    + `${reply.notes.toLocaleString()} notes.${waiting}`);
+}
+
+async function deleteSelected() {
+  const ids = selection.ids(listedIds());
+  await settle();
+  const { deleted } = await call("delete_notes", ids);
+  selection.clear();
+  const openGone = deleted.includes(editor.noteId);
+  const index = state.notes.findIndex((note) => note.id === editor.noteId);
+  if (openGone) {
+    editor.hide();
+    suggester.show(null).catch(report);
+    status.setSaveState("");
+  }
+  learner.tagsChanged();
+  await refreshList();
+  await refreshTags();
+  const next = state.notes[Math.min(Math.max(index, 0), state.notes.length - 1)];
+  if (openGone && next) {
+    await openNote(next.id);
+    focusSelectedRow(noteList);
+  }
+  toast.show(`Deleted ${deleted.length.toLocaleString()} notes.`,
+    () => undoDeleteSelected(deleted).catch(report));
+}
+
+async function undoDeleteSelected(ids) {
+  const { restored } = await call("undo_delete_notes", ids);
+  learner.tagsChanged();
+  await refreshList();
+  await refreshTags();
+  selection.all(restored);
+  showSelection();
+  status.showMessage(`Restored ${restored.length.toLocaleString()} notes.`);
+}
+
+// ---------------------------------------------------------------- import and export
+
+let lastImported = 0;
+let listRefreshedAt = 0;
+
+function importMoved(progress) {
+  if (progress.imported <= lastImported) return;
+  lastImported = progress.imported;
+  // New notes have no vectors: the indexer picks them up (and suggestions follow it).
+  indexer.catchUp().catch(reportUnlessModelDown);
+  if (performance.now() - listRefreshedAt > IMPORT_REFRESH_MS) {
+    listRefreshedAt = performance.now();
+    refreshList().catch(report);
+  }
+}
+
+async function importFinished(progress) {
+  lastImported = 0;
+  indexer.catchUp().catch(reportUnlessModelDown);
+  learner.tagsChanged();
+  await refreshList();
+  await refreshTags();
+  if (editor.noteId === null && state.notes.length > 0) await openNote(state.notes[0].id);
+  if (progress.state === "done") {
+    status.showMessage(`Import finished: ${progress.imported.toLocaleString()} notes in.`);
+  }
+}
+
+async function copyMarkdown() {
+  const id = editor.noteId;
+  if (id === null) return;
+  await save();
+  const { markdown } = await call("note_markdown", id);
+  // Not navigator.clipboard: its permission request takes the Qt window down
+  // (pywebview 6.2.1 answers it with the wrong type under PyQt6).
+  const scratch = el("textarea", { className: "copy-scratch", "aria-hidden": "true" });
+  scratch.value = markdown;
+  document.body.append(scratch);
+  scratch.select();
+  const copied = document.execCommand("copy");
+  scratch.remove();
+  if (copied) status.showMessage("Copied the note as Markdown.");
+  else status.showMessage("Could not copy: the system clipboard refused.", "error");
 }
 
 // ---------------------------------------------------------------- related notes
@@ -505,6 +670,12 @@ function shortcut(event) {
   if (key === "/" && !mod && !event.altKey && !isTextField(event.target)) {
     return () => filter.focus();
   }
+  if (event.altKey && event.shiftKey && !mod && key === "ArrowDown") {
+    return () => extendSelection(1);
+  }
+  if (event.altKey && event.shiftKey && !mod && key === "ArrowUp") {
+    return () => extendSelection(-1);
+  }
   if (event.altKey && !mod && key === "ArrowDown") return () => step(1);
   if (event.altKey && !mod && key === "ArrowUp") return () => step(-1);
   if (mod && !event.altKey && key === "t" && editor.noteId !== null) {
@@ -515,9 +686,13 @@ function shortcut(event) {
   if (event.altKey && !mod && !event.shiftKey && digit && suggester.at(digit - 1)) {
     return () => acceptSuggestion(digit - 1);
   }
-  if (mod && key === "Delete") return deleteCurrent;
+  if (mod && event.shiftKey && !event.altKey && key === "c" && editor.noteId !== null) {
+    return copyMarkdown;
+  }
+  const remove = selection.active ? deleteSelected : deleteCurrent;
+  if (mod && key === "Delete") return remove;
   // In text fields Ctrl+Backspace keeps deleting the previous word.
-  if (mod && key === "Backspace" && !isTextField(event.target)) return deleteCurrent;
+  if (mod && key === "Backspace" && !isTextField(event.target)) return remove;
   if (mod && !event.shiftKey && key === "z" && toast.isUp) return () => toast.runAction();
   if (key === "Escape" && editor.root.contains(event.target)) {
     return () => focusSelectedRow(noteList);
@@ -534,7 +709,23 @@ document.addEventListener("keydown", (event) => {
 });
 
 noteList.addEventListener("keydown", (event) => {
-  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  const mod = event.ctrlKey || event.metaKey;
+  if (mod && !event.altKey && !event.shiftKey && event.key.toLowerCase() === "a") {
+    event.preventDefault();
+    selectAll();
+    return;
+  }
+  if (event.key === "Escape" && selection.size > 0) {
+    event.preventDefault();
+    clearSelection();
+    return;
+  }
+  if (event.altKey || mod) return;
+  if (event.shiftKey && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+    event.preventDefault();
+    extendSelection(event.key === "ArrowDown" ? 1 : -1).catch(report);
+    return;
+  }
   if (event.key === "ArrowDown" || event.key === "ArrowUp") {
     event.preventDefault();
     step(event.key === "ArrowDown" ? 1 : -1).catch(report);
@@ -548,6 +739,8 @@ $("new-note").addEventListener("click", () => newNote().catch(report));
 $("open-search").addEventListener("click", () => searchPanel.open());
 $("show-more").addEventListener("click", () => showMore().catch(report));
 $("delete-note").addEventListener("click", () => deleteCurrent().catch(report));
+$("copy-markdown").addEventListener("click", () => copyMarkdown().catch(report));
+$("open-transfer").addEventListener("click", () => importDialog.open());
 
 // ---------------------------------------------------------------- never navigate
 
@@ -567,6 +760,10 @@ for (const type of ["dragover", "drop"]) {
 
 // desktop/app.py calls this when the window is closing, and waits for it.
 window.marginBeforeClose = () => save();
+// Imports and exports of a path given directly, as the file dialog would give it
+// (tests and scripts drive these; people use the dialog).
+window.marginImport = (path) => importDialog.start(path);
+window.marginExport = (format, folder) => importDialog.exportTo(format, folder);
 
 async function start() {
   await Promise.all([refreshList(), refreshTags()]);

@@ -105,7 +105,7 @@ class ImportRun:
                 "job": self._job_id,
                 "path": str(self._path),
                 "state": self._state,
-                "error": self._error,
+                "problem": self._error,
                 "total": max(self._total, self._done),
                 "done": self._done,
                 "resumed": self._resumed,

@@ -61,7 +61,7 @@ def test_an_import_cut_short_resumes_in_a_new_session(tmp_path: Path) -> None:
     store.watch(lambda ids: store.close())
     stopped = ImportRun(store, folder, batch=10).run()
     assert stopped["state"] == "failed"
-    assert "the store is closed" in stopped["error"]
+    assert "the store is closed" in stopped["problem"]
 
     store = Store(database)
     kept = len(store.list_notes(limit=1000))
@@ -74,12 +74,12 @@ def test_an_import_cut_short_resumes_in_a_new_session(tmp_path: Path) -> None:
 
 def test_paths_it_cannot_import_fail_with_a_reason(store: Store, tmp_path: Path) -> None:
     missing = ImportRun(store, tmp_path / "nowhere").run()
-    assert missing["state"] == "failed" and "does not exist" in missing["error"]
+    assert missing["state"] == "failed" and "does not exist" in missing["problem"]
     picture = tmp_path / "photo.png"
     picture.write_bytes(b"\x89PNG")
     unsupported = ImportRun(store, picture).run()
     assert unsupported["state"] == "failed" and "not something Margin imports" in unsupported[
-        "error"]
+        "problem"]
     empty = tmp_path / "empty"
     empty.mkdir()
     nothing = ImportRun(store, empty).run()

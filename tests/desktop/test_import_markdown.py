@@ -92,7 +92,7 @@ def test_a_vault_is_imported_with_what_every_file_says(store: Store, tmp_path: P
     bad = make_vault(vault)
     progress = ImportRun(store, vault).run()
 
-    assert progress["state"] == "done" and progress["error"] is None
+    assert progress["state"] == "done" and progress["problem"] is None
     assert (progress["imported"], progress["duplicates"], progress["failed"]) == (6, 0, 5)
     assert progress["done"] == progress["total"] == 11
     assert progress["others"] == 1  # the picture; hidden folders are not even counted
