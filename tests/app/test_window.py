@@ -415,13 +415,20 @@ def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
     exposed = app.eval("Object.keys(window.pywebview.api).sort()")
     assert exposed == [
         "accept_suggestion",
+        "accept_suggestions_above",
         "add_tag",
+        "cancel_import",
+        "choose_path",
         "create_note",
         "delete_note",
+        "delete_notes",
         "embedding_backlog",
+        "export_notes",
         "get_note",
+        "import_progress",
         "list_notes",
         "list_tags",
+        "note_markdown",
         "note_vectors",
         "notes_needing_embedding",
         "notes_needing_suggestions",
@@ -437,10 +444,14 @@ def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
         "rename_tag",
         "save_note",
         "search",
+        "start_import",
         "suggest",
         "suggestion_backlog",
         "suggestions",
+        "tag_notes",
         "undo_delete",
+        "undo_delete_notes",
+        "untag_notes",
     ]
 
 
