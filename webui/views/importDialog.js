@@ -45,8 +45,9 @@ export class ImportDialog {
     $("export-json").addEventListener("click", () => this.#export("json"));
     $("transfer-close").addEventListener("click", () => this.close());
     this.statusButton.addEventListener("click", () => this.open());
-    this.root.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") {
+    // On the document: focus may have left the dialog (a button turned disabled).
+    doc.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.isOpen) {
         event.preventDefault();
         event.stopPropagation();
         this.close();
@@ -80,6 +81,7 @@ export class ImportDialog {
     this.exportResult.textContent = "";
     this.progress = await call("start_import", path);
     this.#render();
+    if (this.isOpen) this.cancelButton.focus();
     this.#poll();
     return this.progress;
   }
@@ -148,6 +150,7 @@ export class ImportDialog {
     const running = p !== null && !this.#finished();
     this.choices.forEach((button) => { button.disabled = running; });
     this.cancelButton.disabled = !running;
+    this.cancelButton.hidden = !running;
     this.run.hidden = p === null;
     this.statusButton.hidden = !running || this.isOpen;
     if (p === null) return;
