@@ -440,13 +440,19 @@ async function listClick(id, event) {
   showSelection();
 }
 
-/** Shift+↑/↓: moves to the next note and extends the selection to it. */
-async function extendSelection(delta) {
-  const from = editor.noteId;
-  await step(delta);
-  if (editor.noteId === null) return;
-  selection.extendTo(editor.noteId, from, listedIds());
-  showSelection();
+let extending = Promise.resolve();
+
+/** Shift+↑/↓: moves to the next note and extends the selection to it. Key repeats
+ * queue up, so each step starts from where the one before ended. */
+function extendSelection(delta) {
+  extending = extending.catch(() => {}).then(async () => {
+    const from = editor.noteId;
+    await step(delta);
+    if (editor.noteId === null) return;
+    selection.extendTo(editor.noteId, from, listedIds());
+    showSelection();
+  });
+  return extending;
 }
 
 function selectAll() {
