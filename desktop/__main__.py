@@ -1,10 +1,16 @@
-"""`python -m desktop` and the `margin` command."""
+"""`python -m desktop` and the `margin` command.
+
+    margin [--data-dir DIR]                                 the app
+    margin [--data-dir DIR] import PATH                     notes in, without the window
+    margin [--data-dir DIR] export --format markdown|json DIR   notes out
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib.metadata
 import sys
+from pathlib import Path
 
 from desktop import paths
 
@@ -16,23 +22,51 @@ def _version() -> str:
         return "unknown (not installed as a package)"
 
 
+def _data_dir_option(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=default,
+        help=f"where notes and logs are kept (default: ${paths.DATA_DIR_ENV}, "
+        "else your user data folder)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="margin",
         description="Margin: private notes and web cutouts that tag themselves.",
     )
     parser.add_argument("--version", action="version", version=f"margin {_version()}")
-    parser.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help=f"where notes and logs are kept (default: ${paths.DATA_DIR_ENV}, "
-        "else your user data folder)",
+    _data_dir_option(parser, None)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    importing = commands.add_parser(
+        "import",
+        help="import notes: a folder of Markdown files, an Evernote .enex file, "
+        "or a Margin .json export",
     )
+    importing.add_argument("path", type=Path)
+    exporting = commands.add_parser("export", help="write every note into a folder")
+    exporting.add_argument("--format", required=True, choices=("markdown", "json"))
+    exporting.add_argument("directory", type=Path)
+    # Also after the command; given there, it wins.
+    for command in (importing, exporting):
+        _data_dir_option(command, argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    data = paths.data_dir(args.data_dir)
+
+    if args.command == "import":
+        from desktop import cli
+
+        return cli.run_import(data, args.path)
+    if args.command == "export":
+        from desktop import cli
+
+        return cli.run_export(data, args.format, args.directory)
 
     from desktop import app
 
-    return app.run(paths.data_dir(args.data_dir))
+    return app.run(data)
 
 
 if __name__ == "__main__":
