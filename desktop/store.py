@@ -295,6 +295,15 @@ def _checked_count(value: object, field: str) -> int:
     return value
 
 
+def _checked_vector(vector: object) -> bytes:
+    if not isinstance(vector, bytes | bytearray | memoryview):
+        raise Invalid("a vector must be bytes")
+    vector = bytes(vector)
+    if len(vector) != VECTOR_BYTES:
+        raise Invalid(f"a vector must be {VECTOR_BYTES} bytes (512 float32), not {len(vector)}")
+    return vector
+
+
 def _checked_url(source_url: object) -> str | None:
     return None if source_url is None else _checked_text(source_url, "source_url")
 
@@ -725,28 +734,43 @@ class Store:
         Returns False and keeps nothing when `content_hash` is not the note's
         current hash: the vector was computed from text that has since changed.
         """
-        note_id = _checked_id(note_id)
-        if not isinstance(vector, bytes | bytearray | memoryview):
-            raise Invalid("a vector must be bytes")
-        vector = bytes(vector)
-        if len(vector) != VECTOR_BYTES:
-            raise Invalid(f"a vector must be {VECTOR_BYTES} bytes (512 float32), not {len(vector)}")
+        [stored] = self.put_embeddings(model_id, [(note_id, vector, content_hash)])
+        if stored is None:
+            raise NotFound(f"no note {note_id}")
+        return stored
+
+    def put_embeddings(
+        self, model_id: str, items: Iterable[tuple[int, bytes, str]]
+    ) -> list[bool | None]:
+        """put_embedding for many notes (note id, vector, content hash) in one
+        transaction. For each: True (kept), False (its text changed since), or None
+        (the note is missing or in the trash)."""
+        checked = [
+            (_checked_id(note_id), _checked_vector(vector), _checked_text(digest, "content_hash"))
+            for note_id, vector, digest in items
+        ]
         model_id = _checked_text(model_id, "model_id")
         if not model_id:
             raise Invalid("model_id must not be empty")
-        content_hash = _checked_text(content_hash, "content_hash")
+        kept: list[bool | None] = []
         with self._transaction(write=True) as conn:
-            if _require_live(conn, note_id) != content_hash:
-                return False
-            conn.execute(
-                "INSERT INTO embeddings (note_id, model_id, content_hash, vector)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (note_id) DO UPDATE SET"
-                " model_id = excluded.model_id, content_hash = excluded.content_hash,"
-                " vector = excluded.vector",
-                (note_id, model_id, content_hash, vector),
-            )
-            self._touched.add(note_id)
-            return True
+            for note_id, vector, digest in checked:
+                row = conn.execute(
+                    "SELECT content_hash FROM notes WHERE id = ? AND deleted IS NULL", (note_id,)
+                ).fetchone()
+                if row is None or row[0] != digest:
+                    kept.append(None if row is None else False)
+                    continue
+                conn.execute(
+                    "INSERT INTO embeddings (note_id, model_id, content_hash, vector)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (note_id) DO UPDATE SET"
+                    " model_id = excluded.model_id, content_hash = excluded.content_hash,"
+                    " vector = excluded.vector",
+                    (note_id, model_id, digest, vector),
+                )
+                self._touched.add(note_id)
+                kept.append(True)
+        return kept
 
     def get_embedding(self, note_id: int) -> Embedding | None:
         """The note's stored vector (maybe stale), None if it has none; NotFound like get_note."""
