@@ -10,12 +10,15 @@ does not wait for the webview to index them (cached in .cache/ after the first
 run, which loads TensorFlow). The app trains its personal head at start, as the
 tags are new to it: personal_train_s is that training, from asking Python for the
 training set to the new head in use (vectors handed over, everyday notes embedded,
-200 epochs), as the page measures it.
+100 epochs), as the page measures it.
 
 Then a 50-word note is typed over and over (the text set, the last character a real
 key press): suggest_*_ms is from that last keystroke to the suggestions being in
 the page (the #suggestions element changed), less the editor's save delay (400
 ms), with warm models: save, embed, tag, merge in Python with the neighbours, show.
+The medians of the steps come along (save_ms_p50; embed_tag_ms_p50, from the save's
+answer to the suggest call; suggest_call_ms_p50): on a busy machine they tell
+where the time went.
 """
 
 from __future__ import annotations
@@ -57,8 +60,19 @@ NOTES_50_WORDS = [
 ]
 
 READY_JS = "document.getElementById('model-status').textContent.startsWith('Model ready')"
+# Also times the bridge calls on the way (pywebview's functions, which bridge.js looks
+# up on every call): the save, and the call that returns the suggestions.
 INSTRUMENT_JS = """(() => {
-  window.__bench = { renders: 0, lastInput: 0, shownAt: 0 };
+  window.__bench = { renders: 0, lastInput: 0, shownAt: 0, calls: {} };
+  for (const name of ["save_note", "suggest"]) {
+    const call = window.pywebview.api[name];
+    window.pywebview.api[name] = async (...args) => {
+      const started = performance.now();
+      const reply = await call(...args);
+      window.__bench.calls[name] = [started, performance.now()];
+      return reply;
+    };
+  }
   document.getElementById('body').addEventListener('input', () => {
     window.__bench.lastInput = performance.now();
   });
@@ -120,7 +134,8 @@ def build_data(data: Path, count: int, tags: int) -> None:
         store.close()
 
 
-def measure_typing(app: AppProcess, runs: int) -> list[float]:
+def measure_typing(app: AppProcess, runs: int, parts: dict[str, list[float]]) -> list[float]:
+    """Keystroke-to-suggestions times; `parts` gets the steps' times of each run."""
     app.press("Ctrl+N")
     app.wait_for("document.activeElement.id === 'title'")
     app.type_text("Bench note\n")
@@ -139,9 +154,14 @@ def measure_typing(app: AppProcess, runs: int) -> list[float]:
         app.wait_for(f"window.__bench.renders > {before}", timeout=10)
         # Let anything else the save set off settle before the next run.
         time.sleep(0.3)
-        took = app.eval("window.__bench.shownAt - window.__bench.lastInput") - SAVE_DELAY_MS
+        bench = app.eval("window.__bench")
+        save, suggest = bench["calls"]["save_note"], bench["calls"]["suggest"]
         if i >= WARM_UP:
-            latencies.append(took)
+            latencies.append(bench["shownAt"] - bench["lastInput"] - SAVE_DELAY_MS)
+            for part, ms in (("save_ms", save[1] - save[0]),
+                             ("embed_tag_ms", suggest[0] - save[1]),
+                             ("suggest_call_ms", suggest[1] - suggest[0])):
+                parts.setdefault(part, []).append(ms)
     return latencies
 
 
@@ -169,7 +189,8 @@ def main() -> None:
             app.wait_for("window.marginStats.suggestions.runs >= 1"
                          " && document.getElementById('suggest-progress').hidden",
                          timeout=300, interval=0.2)
-            latencies = measure_typing(app, args.runs)
+            parts: dict[str, list[float]] = {}
+            latencies = measure_typing(app, args.runs, parts)
         finally:
             app.cleanup()
 
@@ -184,6 +205,9 @@ def main() -> None:
         "suggest_p50_ms": round(statistics.median(latencies), 1),
         "suggest_p95_ms": round(percentile(latencies, 0.95), 1),
         "personal_train_s": round(personal["lastTrainMs"] / 1000, 3),
+        # Medians of the steps: the save's bridge call, from its answer to the
+        # suggest call (embedding and tagging in the worker), and that call.
+        **{f"{part}_p50": round(statistics.median(ms), 1) for part, ms in parts.items()},
         "runs": len(latencies),
         "notes": args.notes,
         "tags": len(personal["labels"]),
