@@ -36,7 +36,8 @@ RUN = """async ([url, vectors]) => {
   const tagger = await window.loadTagger(url);
   const probabilities = (await tagger.probabilities(vectors)).map((p) => Array.from(p));
   const suggestions = await tagger.suggest(vectors);
-  return { labels: tagger.labels, threshold: tagger.threshold, probabilities, suggestions };
+  return { id: tagger.id, labels: tagger.labels, threshold: tagger.threshold, probabilities,
+           suggestions };
 }"""
 
 
@@ -110,6 +111,7 @@ def test_committed_tagger_gives_the_recorded_numbers(site: tuple[Page, Path]) ->
     recorded = json.loads((tagger_dir / convert.METRICS_JSON).read_text(encoding="utf-8"))
     examples = recorded["examples"]
     got = run_js(page, "/models/tagger/", embed.embed([e["text"] for e in examples]))
+    assert got["id"] == recorded["graph_sha256"][:12]
     assert got["labels"] == list(tagger_labels.TAGS)
     np.testing.assert_allclose(got["probabilities"], [e["probabilities"] for e in examples],
                                atol=TOLERANCE, rtol=0)
