@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 export PYWEBVIEW_GUI := qt
 
-.PHONY: setup run test lint models
+.PHONY: setup run test lint models tagger
 
 setup:
 	@bash scripts/setup.sh
@@ -19,3 +19,7 @@ lint: setup
 	@$(PY) -m ruff check desktop ml tests bench
 
 models: setup
+
+# Retrain the default tagger from ../shared/data and rewrite webui/models/tagger/.
+tagger: setup
+	@$(PY) -m ml.train
