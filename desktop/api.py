@@ -154,6 +154,17 @@ class Api:
         return {"stored": stored}
 
     @_bridge
+    def put_embeddings(self, model_id: Any, items: Any):
+        """Keeps many notes' vectors at once ([{id, content_hash, vector}]): for each,
+        "stored", "stale" (the note changed since) or "not_found"."""
+        kept = self._store.put_embeddings(
+            validate.model_id(model_id), validate.embedding_items(items)
+        )
+        return {"outcomes": [
+            "not_found" if stored is None else "stored" if stored else "stale" for stored in kept
+        ]}
+
+    @_bridge
     def notes_needing_embedding(self, model_id: Any, limit: Any = 100):
         return self._store.notes_needing_embedding(
             validate.model_id(model_id), validate.limit(limit)

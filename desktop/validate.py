@@ -398,3 +398,20 @@ def dialog_purpose(value: Any) -> str:
     if value not in DIALOG_PURPOSES:
         raise ValidationError(f"A file dialog is for one of: {', '.join(DIALOG_PURPOSES)}.")
     return value
+
+
+MAX_EMBEDDING_ITEMS = 256
+
+
+def embedding_items(value: Any) -> list[tuple[int, bytes, str]]:
+    """Vectors for many notes: [{id, content_hash, vector}] -> (id, bytes, hash) each."""
+    if not isinstance(value, list) or len(value) > MAX_EMBEDDING_ITEMS:
+        raise ValidationError(f"Vectors come at most {MAX_EMBEDDING_ITEMS} at a time.")
+    items = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"id", "content_hash", "vector"}:
+            raise ValidationError("Each note's vector must be {id, content_hash, vector}.")
+        items.append(
+            (note_id(item["id"]), vector(item["vector"]), content_hash(item["content_hash"]))
+        )
+    return items

@@ -64,8 +64,10 @@ export const api = {
   listTags: () => call("list_tags"),
   renameTag: (oldName, newName) => call("rename_tag", oldName, newName),
   openSource: (id) => call("open_source", id),
-  putEmbedding: (id, vector, modelId, contentHash) =>
-    call("put_embedding", id, vectorBase64(vector), modelId, contentHash),
+  /** jobs: [{id, hash}], vectors: Float32Array each; resolves to their outcomes. */
+  putEmbeddings: (modelId, jobs, vectors) => call("put_embeddings", modelId, jobs.map(
+    (job, i) => ({ id: job.id, content_hash: job.hash, vector: vectorBase64(vectors[i]) }),
+  )),
   notesNeedingEmbedding: (modelId, limit) => call("notes_needing_embedding", modelId, limit),
   embeddingBacklog: (modelId) => call("embedding_backlog", modelId),
   /** filters: {tag, from, to}; vector: the query's embedding, or null for words only. */

@@ -5,9 +5,24 @@
 // loses nothing and the next start goes on where this one stopped.
 import { BACKGROUND, SAVED } from "./embedQueue.js";
 
-// Notes per background call to the worker: a saved note or a query waits for at
-// most one batch (about 0.2 s of paragraphs on one wasm thread).
-const BATCH = 4;
+// Background batches are sized to take about this long in the worker, so that a
+// saved note or a query waits for at most one of them. The worker's throughput
+// grows with the batch: short notes (an import, say) go many at a time, long
+// ones a few; the size follows the time the last batch took.
+const BATCH_MS = 250;
+// While nobody types or clicks, no one waits on the worker but the catch-up
+// itself: batches may take longer, and bigger ones embed faster per note.
+const IDLE_BATCH_MS = 1000;
+const IDLE_AFTER_MS = 1500;
+const MIN_BATCH = 4;
+const MAX_BATCH = 256;
+
+let lastInput = -Infinity;
+for (const type of ["keydown", "pointerdown", "wheel"]) {
+  globalThis.addEventListener?.(type, () => { lastInput = performance.now(); },
+    { capture: true, passive: true });
+}
+const idle = () => performance.now() - lastInput > IDLE_AFTER_MS;
 // A breather between background batches, so saves and the page's own work go first.
 const PAUSE_MS = 40;
 
@@ -34,6 +49,7 @@ export class Indexer {
     this.saved = new Map(); // note id -> {text, hash}, the latest text of each
     this.savingNow = false;
     this.catchingUp = false;
+    this.batch = MIN_BATCH; // notes in the next background batch
     // Vectors by outcome, and catch-up runs finished: read by tests and diagnostics.
     this.counts = { stored: 0, stale: 0, failed: 0, runs: 0 };
   }
@@ -65,14 +81,16 @@ export class Indexer {
       // skipped, or the same few would come back first forever.
       const refused = new Map();
       for (;;) {
-        const jobs = (await this.api.notesNeedingEmbedding(this.modelId, BATCH + refused.size))
+        const jobs = (await this.api.notesNeedingEmbedding(this.modelId, this.batch + refused.size))
           .filter((job) => refused.get(job.id) !== job.content_hash)
-          .slice(0, BATCH);
+          .slice(0, this.batch);
         if (jobs.length === 0) break;
+        const started = performance.now();
         const outcomes = await this.#embedAndStore(
           jobs.map((job) => ({ id: job.id, text: job.text, hash: job.content_hash })),
           BACKGROUND,
         );
+        this.#sizeNextBatch(jobs.length, performance.now() - started);
         outcomes.forEach((outcome, i) => {
           if (outcome === "failed") refused.set(jobs[i].id, jobs[i].content_hash);
         });
@@ -94,6 +112,14 @@ export class Indexer {
     }
   }
 
+  /** At most doubles or halves at a time, so one odd batch does not swing it far. */
+  #sizeNextBatch(size, ms) {
+    const target = idle() ? IDLE_BATCH_MS : BATCH_MS;
+    const fitting = Math.round(size * (target / Math.max(ms, 1)));
+    this.batch = Math.min(MAX_BATCH, Math.max(MIN_BATCH, Math.round(size / 2), Math.min(
+      fitting, size * 2)));
+  }
+
   /** One worker call at a time for saved notes; typing meanwhile only updates `saved`. */
   async #storeSaved() {
     if (this.savingNow) return;
@@ -113,17 +139,17 @@ export class Indexer {
   async #embedAndStore(jobs, lane) {
     const vectors = await this.queue.embed(jobs.map((job) => job.text), lane);
     this.handlers.onEmbedded(jobs, vectors, lane);
-    const replies = await Promise.allSettled(jobs.map((job, i) =>
-      this.api.putEmbedding(job.id, vectors[i], this.modelId, job.hash)));
-    const outcomes = replies.map((reply) => {
-      if (reply.status === "rejected") {
-        // A note deleted meanwhile needs no vector; anything else is worth a word.
-        if (reply.reason?.code !== "not_found") this.handlers.onError(reply.reason);
-        return "failed";
-      }
-      // Not stored: the note changed while it was embedded; its new text comes next.
-      return reply.value.stored ? "stored" : "stale";
-    });
+    // One call and one transaction for the whole batch. "stale": the note changed
+    // while it was embedded, its new text comes next; a note deleted meanwhile
+    // needs no vector.
+    let outcomes;
+    try {
+      const reply = await this.api.putEmbeddings(this.modelId, jobs, vectors);
+      outcomes = reply.outcomes.map((outcome) => (outcome === "not_found" ? "failed" : outcome));
+    } catch (error) {
+      this.handlers.onError(error);
+      outcomes = jobs.map(() => "failed");
+    }
     for (const outcome of outcomes) this.counts[outcome] += 1;
     const stored = jobs.filter((_, i) => outcomes[i] === "stored").map((job) => job.id);
     if (stored.length > 0) this.handlers.onStored(stored);
