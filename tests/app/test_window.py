@@ -436,6 +436,7 @@ def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
         "personal_head",
         "personal_training_set",
         "put_embedding",
+        "put_embeddings",
         "put_personal_head",
         "put_suggestions",
         "reject_suggestion",
