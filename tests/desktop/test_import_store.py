@@ -3,12 +3,14 @@ deduplication, kept times and origins, and one transaction for many notes."""
 
 from __future__ import annotations
 
+import base64
 import sqlite3
+import struct
 from pathlib import Path
 
 import pytest
 
-from desktop import migrations
+from desktop import migrations, validate
 from desktop.store import ImportedNote, Invalid, NotFound, Store, content_hash
 from tests.desktop.test_store_migrations import T0, make_version_1_database
 
@@ -179,3 +181,31 @@ def test_a_version_1_file_upgrades_and_finds_its_notes_by_content(tmp_path: Path
         assert conn.execute("SELECT count(*) FROM note_front_matter").fetchone()[0] == 0
         conn.execute("DELETE FROM import_jobs")
         assert conn.execute("SELECT count(*) FROM import_items").fetchone()[0] == 0
+
+
+def test_many_vectors_are_kept_in_one_call(store: Store) -> None:
+    notes = [store.create_note(f"n{i}") for i in range(3)]
+    store.delete_note(notes[2]["id"])
+    unit = struct.pack("<512f", 1.0, *[0.0] * 511)
+    changed = [False]
+    store.watch(lambda ids: changed.__setitem__(0, ids))
+    kept = store.put_embeddings("m", [
+        (notes[0]["id"], unit, notes[0]["content_hash"]),
+        (notes[1]["id"], unit, "0" * 64),  # its text changed since
+        (notes[2]["id"], unit, notes[2]["content_hash"]),  # in the trash
+        (10**9, unit, "0" * 64),
+    ])
+    assert kept == [True, False, None, None]
+    assert changed[0] == [notes[0]["id"]]  # one write, heard once
+    assert store.get_embedding(notes[0]["id"])["vector"] == unit
+    with pytest.raises(Invalid):
+        store.put_embeddings("m", [(notes[0]["id"], b"short", notes[0]["content_hash"])])
+    with pytest.raises(NotFound):
+        store.put_embedding(10**9, unit, "m", "0" * 64)
+
+    b64 = base64.b64encode(unit).decode()
+    item = {"id": 1, "content_hash": "a" * 64, "vector": b64}
+    assert validate.embedding_items([item]) == [(1, unit, "a" * 64)]
+    for bad in ([{**item, "extra": 1}], [{**item, "vector": "AAAA"}], [item] * 257, item):
+        with pytest.raises(validate.ValidationError):
+            validate.embedding_items(bad)
