@@ -4,6 +4,9 @@
 // the training of the personal head (in slices). Only one request is in the
 // worker at a time, so an urgent one waits for at most the small batch or slice
 // already running, never for a queue of them.
+//
+// Notes just saved are tagged in the same trip as they are embedded, as their
+// suggestions are wanted at once: tagsOf(vector) has what the taggers said.
 
 export const QUERY = 0;
 export const SUGGEST = 1;
@@ -22,6 +25,7 @@ export class EmbedQueue {
     this.running = false;
     // Texts sent to the worker, per embedding lane: what tests and diagnostics read.
     this.counts = Object.fromEntries(Object.values(EMBED_LANES).map((name) => [name, 0]));
+    this.tags = new WeakMap(); // vector of a saved note -> {tagger, outputs}
   }
 
   /** Starts handing work to `model` (webui/model.js); calls made before wait. */
@@ -34,10 +38,18 @@ export class EmbedQueue {
   embed(texts, lane) {
     const name = EMBED_LANES[lane];
     if (!name) throw new RangeError(`lane ${lane} does not embed`);
-    return this.run(lane, (model) => {
+    return this.run(lane, async (model) => {
       this.counts[name] += texts.length;
-      return model.embed(texts);
+      if (lane !== SAVED) return model.embed(texts);
+      const { vectors, tagger, outputs } = await model.embedTagged(texts);
+      vectors.forEach((vector, i) => this.tags.set(vector, { tagger, outputs: outputs[i] }));
+      return vectors;
     });
+  }
+
+  /** What the taggers said about a vector the SAVED lane made: {tagger, outputs}. */
+  tagsOf(vector) {
+    return this.tags.get(vector);
   }
 
   /** What work(model) resolves to, once the lane's turn comes. */

@@ -88,6 +88,8 @@ export function createModel({ onStatus, threads } = {}) {
     embed(texts) { return call("embed", { texts: Array.from(texts) }); },
     /** What the taggers suggest per vector: {tagger, outputs: [[{tag, confidence, source}]]}. */
     tag(vectors) { return call("tag", { vectors: Array.from(vectors) }); },
+    /** embed and tag in one trip: {vectors, tagger, outputs}. */
+    embedTagged(texts) { return call("embed_tagged", { texts: Array.from(texts) }); },
     /** Puts a trained head ({signature, labels, weights: Float32Array}) or none (null) to use. */
     personalUse(head) { return call("personal_use", { head }); },
     /** Hands over vectors to train on (vectors: Float32Array of ids.length x 512, transferred). */

@@ -2,11 +2,11 @@
 // every note, so that opening any note shows its suggestions at once.
 //
 // The open note: when the indexer has made a vector for a saved note (a pause in
-// typing), that same vector is tagged in the worker (lane SUGGEST, a millisecond)
-// and sent to Python, which keeps the taggers' outputs and answers with the
-// note's suggestions, merged with its neighbours' tags (desktop/suggest.py). A
-// note opened shows what Python kept; if that is stale (older text, other
-// taggers) Python hands over the note's vector and it is tagged again.
+// typing), the worker has tagged it in the same trip (embedQueue.js), and the
+// taggers' outputs go to Python, which keeps them and answers with the note's
+// suggestions, merged with its neighbours' tags (desktop/suggest.py). A note
+// opened shows what Python kept; if that is stale (older text, other taggers)
+// Python hands over the note's vector and it is tagged again (lane SUGGEST).
 //
 // Every note: a catch-up run, like the indexer's, tags the vectors of notes whose
 // kept outputs are missing or stale, a batch at a time in lane BACKGROUND_TAGS
@@ -146,9 +146,14 @@ export class TagSuggester {
     }
   }
 
-  /** Tags vectors of jobs [{id, hash}], keeps the outputs, and shows the open note's. */
+  /** Tags vectors of jobs [{id, hash}] (unless the saved lane did), keeps the outputs,
+   * and shows the open note's. */
   async #tagAndKeep(jobs, vectors, lane) {
-    const { tagger, outputs } = await this.queue.run(lane, (model) => model.tag(vectors));
+    const known = vectors.map((vector) => this.queue.tagsOf(vector));
+    const saved = known.every((tags) => tags && tags.tagger === known[0].tagger);
+    const { tagger, outputs } = saved
+      ? { tagger: known[0].tagger, outputs: known.map((tags) => tags.outputs) }
+      : await this.queue.run(lane, (model) => model.tag(vectors));
     this.counts.tagged += vectors.length;
     const open = jobs.findIndex((job) => job.id === this.noteId);
     const others = jobs

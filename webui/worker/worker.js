@@ -9,6 +9,7 @@
 //                                          (buffers transferred)
 //      {id, type: "tag", vectors}         {tagger, outputs: [[{tag, confidence,
 //                                          source: "topic"|"personal"}]]}
+//      {id, type: "embed_tagged", texts}  {vectors, tagger, outputs}: both at once
 //      {id, type: "personal_use", head}   {tagger} (head: {signature, labels,
 //                                          weights: Float32Array} or null)
 //      {id, type: "personal_vectors",     {held} (vectors: Float32Array of ids.length
@@ -131,6 +132,18 @@ function taggerName(tagger) {
   return `${tagger?.id ?? "none"}:${personal?.signature.slice(0, 12) ?? "none"}`;
 }
 
+/** What the taggers suggest for each vector: {tagger, outputs: [[{tag, confidence, source}]]}. */
+async function tagged(vectors) {
+  const { tagger } = await loaded();
+  const topics = tagger ? await tagger.suggest(vectors) : vectors.map(() => []);
+  const mine = personal ? personal.suggest(vectors) : vectors.map(() => []);
+  const outputs = vectors.map((_, i) => [
+    ...topics[i].map(({ tag, confidence }) => ({ tag, confidence, source: "topic" })),
+    ...mine[i].map(({ tag, confidence }) => ({ tag, confidence, source: "personal" })),
+  ]);
+  return { tagger: taggerName(tagger), outputs };
+}
+
 function checkedVectors(vectors) {
   if (!Array.isArray(vectors) || vectors.some((v) => v?.length !== DIM)) {
     throw new TypeError(`vectors must be an array of ${DIM} numbers each`);
@@ -151,15 +164,13 @@ const handlers = {
     return { result: vectors, transfer: vectors.map((v) => v.buffer) };
   },
   async tag({ vectors }) {
-    checkedVectors(vectors);
-    const { tagger } = await loaded();
-    const topics = tagger ? await tagger.suggest(vectors) : vectors.map(() => []);
-    const mine = personal ? personal.suggest(vectors) : vectors.map(() => []);
-    const outputs = vectors.map((_, i) => [
-      ...topics[i].map(({ tag, confidence }) => ({ tag, confidence, source: "topic" })),
-      ...mine[i].map(({ tag, confidence }) => ({ tag, confidence, source: "personal" })),
-    ]);
-    return { result: { tagger: taggerName(tagger), outputs } };
+    return { result: await tagged(checkedVectors(vectors)) };
+  },
+  // A saved note's vector and its suggestions in one trip: the page may be busy
+  // (laying out the note list) when a reply comes, and a second trip waits again.
+  async embed_tagged({ texts }) {
+    const { result: vectors, transfer } = await handlers.embed({ texts });
+    return { result: { vectors, ...await tagged(vectors) }, transfer };
   },
   async personal_use({ head }) {
     const { tagger } = await loaded();
