@@ -37,6 +37,13 @@ def row_click(app: AppProcess, index: int, **keys: bool) -> None:
     )
 
 
+def wait_for_picked(app: AppProcess, open_id: int, picked: list[int]) -> None:
+    """Until the note `open_id` is open and exactly `picked` are picked (keys are
+    handled after the press returns, and each step opens a note before it picks)."""
+    ids = json.dumps(",".join(map(str, picked)))
+    app.wait_for(f"{OPEN_JS} === {open_id} && {PICKED_JS}.join() === {ids}")
+
+
 def tag_counts(app: AppProcess) -> dict[str, int]:
     return {tag["name"]: tag["count"] for tag in app.call("list_tags")}
 
@@ -76,15 +83,13 @@ def test_picking_notes_with_mouse_and_keyboard(app: AppProcess) -> None:
     app.eval("document.querySelector('.note-row.selected').focus()")
     app.press("Shift+Down")
     app.press("Shift+Down")
-    app.wait_for(f"{OPEN_JS} === {order[11]} && {PICKED_JS}.length === 3")
+    wait_for_picked(app, order[11], order[9:12])
     app.press("Shift+Up")
-    app.wait_for(f"{OPEN_JS} === {order[10]} && {PICKED_JS}.length === 2")
-    assert app.eval(PICKED_JS) == order[9:11]
+    wait_for_picked(app, order[10], order[9:11])
     app.eval("document.getElementById('body').focus()")
     app.press("Shift+Alt+Up")
     app.press("Shift+Alt+Up")
-    # The run turns round its start.
-    app.wait_for(f"{OPEN_JS} === {order[8]} && {PICKED_JS}.join() === '{order[8]},{order[9]}'")
+    wait_for_picked(app, order[8], order[8:10])  # the run turned round its start
 
     app.eval("document.querySelector('.note-row.selected').focus()")
     app.press("Ctrl+A")
