@@ -20,7 +20,7 @@ from tests.app.suggesting import kept_hash
 NOTES = 12
 PICKED_JS = "[...document.querySelectorAll('.note-row.picked')].map(r => Number(r.dataset.id))"
 ORDER_JS = "[...document.querySelectorAll('.note-row')].map(r => Number(r.dataset.id))"
-OPEN_JS = "Number(document.querySelector('.note-row.selected')?.dataset.id) || null"
+OPEN_JS = "(Number(document.querySelector('.note-row.selected')?.dataset.id) || null)"
 BAR_JS = (
     "!document.getElementById('bulk-bar').hidden"
     " && document.getElementById('bulk-count').textContent"
@@ -42,6 +42,13 @@ def wait_for_picked(app: AppProcess, open_id: int, picked: list[int]) -> None:
     handled after the press returns, and each step opens a note before it picks)."""
     ids = json.dumps(",".join(map(str, picked)))
     app.wait_for(f"{OPEN_JS} === {open_id} && {PICKED_JS}.join() === {ids}")
+
+
+def select_all(app: AppProcess) -> None:
+    """Ctrl+A in the list, and until every row is picked."""
+    app.eval("document.querySelector('.note-row.selected').focus()")
+    app.press("Ctrl+A")
+    app.wait_for(f"{PICKED_JS}.length === {ORDER_JS}.length")
 
 
 def tag_counts(app: AppProcess) -> dict[str, int]:
@@ -91,8 +98,7 @@ def test_picking_notes_with_mouse_and_keyboard(app: AppProcess) -> None:
     app.press("Shift+Alt+Up")
     wait_for_picked(app, order[8], order[8:10])  # the run turned round its start
 
-    app.eval("document.querySelector('.note-row.selected').focus()")
-    app.press("Ctrl+A")
+    select_all(app)
     assert app.eval(PICKED_JS) == order
     assert app.eval(BAR_JS) == f"{NOTES} notes selected"
     app.press("Escape")
@@ -100,8 +106,7 @@ def test_picking_notes_with_mouse_and_keyboard(app: AppProcess) -> None:
 
 
 def test_a_tag_for_all_selected_notes_added_and_removed(app: AppProcess) -> None:
-    app.eval("document.querySelector('.note-row.selected').focus()")
-    app.press("Ctrl+A")
+    select_all(app)
     app.eval("document.getElementById('bulk-tag').focus()")
     app.type_text("Batch one\n")
     app.wait_for(f"{MESSAGE_JS} === 'Tagged {NOTES} notes “Batch one”.'")
@@ -131,20 +136,21 @@ def test_deleting_a_selection_and_undoing_it(app: AppProcess) -> None:
     app.eval("document.querySelector('.note-row.selected').focus()")
     app.press("Ctrl+Delete")
     app.wait_for(f"{ORDER_JS}.length === {NOTES - 3}")
-    assert app.eval("document.getElementById('toast-text').textContent") == "Deleted 3 notes."
-    assert app.eval(OPEN_JS) == order[3]  # the next note opens
+    # The next note opens, then the toast offers to undo.
+    app.wait_for("document.getElementById('toast-text').textContent === 'Deleted 3 notes.'")
+    assert app.eval(OPEN_JS) == order[3]
     assert "kept" not in tag_counts(app)
     app.press("Ctrl+Z")
-    app.wait_for(f"{ORDER_JS}.length === {NOTES}")
+    app.wait_for(f"{ORDER_JS}.length === {NOTES} && {MESSAGE_JS} === 'Restored 3 notes.'")
     assert app.eval(PICKED_JS) == order[:3]  # back, and still picked
     assert tag_counts(app)["kept"] == 3
-    assert app.eval(MESSAGE_JS) == "Restored 3 notes."
 
     # The button does the same; undo through the toast's button.
     app.eval("document.getElementById('bulk-delete').click()")
-    app.wait_for(f"{ORDER_JS}.length === {NOTES - 3}")
+    app.wait_for(f"{ORDER_JS}.length === {NOTES - 3} && !document.getElementById('toast').hidden")
+    app.eval("document.getElementById('message').textContent = ''")
     app.eval("document.getElementById('toast-action').click()")
-    app.wait_for(f"{ORDER_JS}.length === {NOTES}")
+    app.wait_for(f"{ORDER_JS}.length === {NOTES} && {MESSAGE_JS} === 'Restored 3 notes.'")
     app.press("Escape")
 
 
@@ -159,8 +165,7 @@ def test_accepting_suggestions_above_a_confidence(app: AppProcess, data: Path) -
              for note_id in order}
     over_half = sum(s["confidence"] >= 0.5 for found in shown.values() for s in found)
     assert over_half >= 1
-    app.eval("document.querySelector('.note-row.selected').focus()")
-    app.press("Ctrl+A")
+    select_all(app)
     # Above 100%: nothing is accepted.
     app.eval("document.getElementById('bulk-confidence').value = '100'")
     app.eval("document.getElementById('bulk-accept').click()")
