@@ -51,6 +51,22 @@ def select_all(app: AppProcess) -> None:
     app.wait_for(f"{PICKED_JS}.length === {ORDER_JS}.length")
 
 
+def settled_suggestions(app: AppProcess, order: list[int]) -> dict[int, list]:
+    """Each note's suggestions once they stop changing: the personal head trains in
+    the background (six notes carry "seed") and may add suggestions while we look."""
+    app.wait_for("window.marginStats.personal.checks >= 1", timeout=60)
+    previous = None
+    deadline = time.monotonic() + 90
+    while True:
+        shown = {note_id: app.call("suggestions", note_id, "none:none")["suggestions"]
+                 for note_id in order}
+        if shown == previous:
+            return shown
+        assert time.monotonic() < deadline, "the suggestions never settled"
+        previous = shown
+        time.sleep(4)
+
+
 def tag_counts(app: AppProcess) -> dict[str, int]:
     return {tag["name"]: tag["count"] for tag in app.call("list_tags")}
 
@@ -161,8 +177,7 @@ def test_accepting_suggestions_above_a_confidence(app: AppProcess, data: Path) -
     while not all(kept_hash(data, note_id) for note_id in order):
         assert time.monotonic() < deadline, "the taggers' outputs were not kept in time"
         time.sleep(0.1)
-    shown = {note_id: app.call("suggestions", note_id, "none:none")["suggestions"]
-             for note_id in order}
+    shown = settled_suggestions(app, order)
     over_half = sum(s["confidence"] >= 0.5 for found in shown.values() for s in found)
     assert over_half >= 1
     select_all(app)
