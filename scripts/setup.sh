@@ -20,10 +20,11 @@ stamped() {
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 # --- system libraries -------------------------------------------------------
-# Qt's xcb plugin needs these; tests also need Xvfb (screenshots) and Chromium.
+# Qt's xcb plugin needs these; tests also need Xvfb (screenshots), Chromium and strace
+# (the test that records every connection the app attempts).
 APT_PACKAGES=(libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
   libxcb-shape0 libxcb-xinerama0 libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1
-  libnss3 libasound2 xvfb xauth chromium)
+  libnss3 libasound2 xvfb xauth chromium strace)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -45,7 +46,7 @@ py_setup() {
   say "creating .venv and installing Python packages (about two minutes)"
   [[ -x .venv/bin/python ]] || python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[dev,ml]'
+  .venv/bin/pip install -q -e '.[dev,ml,package]'
 }
 stamped python "$(hash_of pyproject.toml)" py_setup
 
