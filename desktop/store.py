@@ -261,6 +261,18 @@ def _fold(clean_name: str) -> str:
     return unicodedata.normalize("NFC", clean_name.casefold())
 
 
+def _rename_feedback(conn: sqlite3.Connection, old_fold: str, new: str) -> None:
+    """Moves accept/reject records to a renamed tag, so a rejection keeps matching it."""
+    spellings = [
+        tag
+        for (tag,) in conn.execute("SELECT DISTINCT tag FROM suggestion_feedback")
+        if tag_fold(tag) == old_fold
+    ]
+    conn.executemany(
+        "UPDATE suggestion_feedback SET tag = ? WHERE tag = ?", [(new, t) for t in spellings]
+    )
+
+
 def tag_fold(name: object) -> str:
     """The key two spellings of one tag share: cleaned, case-folded, NFC."""
     return _fold(clean_tag_name(name))
@@ -704,6 +716,7 @@ class Store:
             if row is None:
                 raise NotFound(f"no tag {old!r}")
             old_id = row[0]
+            _rename_feedback(conn, old_fold, new)
             target = conn.execute("SELECT id FROM tags WHERE fold = ?", (new_fold,)).fetchone()
             if target is None or target[0] == old_id:
                 conn.execute(

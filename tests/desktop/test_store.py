@@ -404,6 +404,15 @@ def test_rename_into_an_existing_tag_merges(store: Store, clock: Clock) -> None:
     assert len(store.list_notes(tag="travel")) == 4
 
 
+def test_rename_carries_rejections_to_the_new_name(store: Store) -> None:
+    note = store.create_note("a note")
+    store.add_tag(store.create_note("other")["id"], "trips")
+    store.reject_suggestion(note["id"], "Trips", "default", 0.8)
+    store.reject_suggestion(note["id"], "food", "default", 0.6)
+    store.rename_tag("trips", "Travel")
+    assert sorted(store.rejected_tags(note["id"])) == ["Travel", "food"]
+
+
 def test_merge_keeps_links_of_notes_in_the_trash(store: Store) -> None:
     trashed = store.create_note("trashed", tags=["old"])
     store.create_note("live", tags=["new"])
