@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 
 from desktop.imports import enex, enml
@@ -83,13 +82,6 @@ def make_enex_files(folder: Path) -> dict[str, str]:
         "Not Evernote.enex": "not an Evernote export",
         "Huge.enex": "too large",
     }
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    store = Store(tmp_path / "notes.db")
-    yield store
-    store.close()
 
 
 def test_good_notes_come_in_and_each_bad_file_is_named_with_its_reason(store, tmp_path) -> None:

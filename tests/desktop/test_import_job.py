@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from desktop.imports.job import ImportRun
 from desktop.store import Store
 
@@ -16,13 +14,6 @@ def make_notes(folder: Path, count: int) -> Path:
     for i in range(count):
         (folder / f"note {i:04}.md").write_text(f"Note number {i} #batch{i % 3}\n")
     return folder
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    store = Store(tmp_path / "notes.db")
-    yield store
-    store.close()
 
 
 def test_a_cancelled_import_resumes_where_it_stopped(store: Store, tmp_path: Path) -> None:

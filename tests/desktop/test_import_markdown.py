@@ -76,13 +76,6 @@ def ms(text: str) -> int:
     return int(dt.datetime.fromisoformat(text).timestamp() * 1000)
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    store = Store(tmp_path / "notes.db")
-    yield store
-    store.close()
-
-
 def by_title(store: Store) -> dict[str, dict]:
     return {note["title"]: note for note in store.export_notes(limit=1000)}
 

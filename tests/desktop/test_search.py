@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,36 +17,10 @@ import pytest
 from desktop import migrations, search
 from desktop.search import Search, fuse, keyword_weight_for, query_vector
 from desktop.store import TRASH_KEEP_MS, Invalid, NotFound, Store
+from tests.desktop.clock import DAY_MS, START_MS, Clock
 from tests.desktop.test_store_migrations import make_version_1_database
 
 MODEL = "use-m-v3@test"
-START_MS = 1_700_000_000_000
-DAY_MS = 24 * 60 * 60 * 1000
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START_MS
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "notes.db"
-
-
-@pytest.fixture
-def store(db_path: Path, clock: Clock) -> Iterator[Store]:
-    opened = Store(db_path, clock=clock)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

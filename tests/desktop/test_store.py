@@ -6,7 +6,6 @@ import hashlib
 import json
 import sqlite3
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,37 +19,9 @@ from desktop.store import (
     content_hash,
     content_text,
 )
+from tests.desktop.clock import DAY_MS, START_MS, Clock
 
-START_MS = 1_700_000_000_000
-DAY_MS = 24 * 60 * 60 * 1000
 MODEL = "use-m-v3@test"
-
-
-class Clock:
-    """A settable clock for Store(clock=...), so tests move time without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = START_MS
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "notes.db"
-
-
-@pytest.fixture
-def store(db_path: Path, clock: Clock) -> Iterator[Store]:
-    opened = Store(db_path, clock=clock)
-    yield opened
-    opened.close()
 
 
 def vector(seed: float) -> bytes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,6 @@ import pytest
 from desktop.store import TRASH_KEEP_MS, Store
 
 WORDS = ["apple", "apricot", "banana", "cherry", "date", "elder", "fig", "grape"]
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "notes.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    opened = Store(db_path)
-    yield opened
-    opened.close()
 
 
 def found(store: Store, text: str, tag: str | None = None) -> set[str]:
