@@ -4,18 +4,23 @@
         page.goto(base + BLANK)          # an empty page on the same origin
         page.evaluate("...")             # import("/worker/encoder.js"), new Worker(...), ...
 
+or, for the usual case, `with blank_page() as page:` (system Chromium on that page).
+
 Responses carry COOP/COEP so the page is cross-origin isolated (SharedArrayBuffer,
 threaded wasm), and the MIME types module scripts and wasm streaming insist on.
 """
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
 
 WEBUI = Path(__file__).resolve().parents[2] / "webui"
 BLANK = "/__blank__.html"
@@ -62,3 +67,21 @@ def serve_webui(root: Path = WEBUI) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def blank_page(root: Path = WEBUI) -> Iterator[Page]:
+    """The system Chromium on BLANK served from `root`; an uncaught page error fails the test."""
+    assert (WEBUI / "vendor" / "tf.min.js").exists(), "no webui/vendor: run scripts/setup.sh"
+    with serve_webui(root) as base, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
+        )
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + BLANK)
+        yield page
+        browser.close()
+        assert not errors, errors

@@ -5,14 +5,13 @@ made here (clusters of unit vectors), so the outcome is known."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.webui.server import BLANK, WEBUI, serve_webui
+from tests.webui.server import blank_page
 
 START = """async () => {
   await import("/vendor/tf.min.js");
@@ -41,20 +40,9 @@ TRAIN = """([run, vectors, background, probe]) => {
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
-    assert (WEBUI / "vendor" / "tf.min.js").exists(), "no webui/vendor: run scripts/setup.sh"
-    with serve_webui() as base, sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-        )
-        opened = browser.new_page()
-        errors: list[str] = []
-        opened.on("pageerror", lambda e: errors.append(str(e)))
-        opened.goto(base + BLANK)
+    with blank_page() as opened:
         assert opened.evaluate(START) == "wasm"
         yield opened
-        browser.close()
-        assert not errors
 
 
 def unit_rows(rows: np.ndarray) -> np.ndarray:

@@ -6,16 +6,15 @@ run recorded."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from ml import convert, data, embed, tagger_labels, train
-from tests.webui.server import BLANK, WEBUI, serve_webui
+from tests.webui.server import WEBUI, blank_page
 
 TOLERANCE = 1e-5
 
@@ -44,23 +43,12 @@ RUN = """async ([url, vectors]) => {
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Page, Path]]:
     """A page on a server whose root has webui's folders plus room for converted models."""
-    assert (WEBUI / "vendor" / "tf.min.js").exists(), "no webui/vendor: run scripts/setup.sh"
     root = tmp_path_factory.mktemp("site")
     for name in ("worker", "vendor", "models"):
         (root / name).symlink_to(WEBUI / name, target_is_directory=True)
-    with serve_webui(root) as base, sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-        )
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(base + BLANK)
+    with blank_page(root) as page:
         assert page.evaluate(START) == "wasm"
         yield page, root
-        browser.close()
-        assert not errors
 
 
 def run_js(page: Page, url: str, vectors: np.ndarray) -> dict:

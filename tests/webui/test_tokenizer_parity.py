@@ -7,17 +7,16 @@ compares in Python.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from ml.tokenize import encode as python_encode
 from ml.tokenize import sp_model_path
 from tests.webui import tokenizer_cases as cases
-from tests.webui.server import BLANK, WEBUI, serve_webui
+from tests.webui.server import WEBUI, blank_page
 
 # The copy the app loads, put there by the encoder build (ml.build_encoder).
 MODEL_URL = "/models/use/sp.model"
@@ -79,16 +78,8 @@ def browser_page() -> Iterator[tuple[Page, dict[str, Any]]]:
     assert built.read_bytes() == sp_model_path().read_bytes(), (
         "the app's sp.model is not the one the Python tokenizer reads; rebuild with `make models`"
     )
-    with serve_webui() as base, sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-        )
-        page = browser.new_page()
-        page.goto(base + BLANK)
-        ready = page.evaluate(START_WORKER, {"csp": CSP, "modelUrl": MODEL_URL})
-        yield page, ready
-        browser.close()
+    with blank_page() as page:
+        yield page, page.evaluate(START_WORKER, {"csp": CSP, "modelUrl": MODEL_URL})
 
 
 def encode_in_browser(page: Page, texts: list[str]) -> tuple[list[list[int]], float]:
