@@ -226,6 +226,89 @@ class Invalid(StoreError):
         super().__init__("invalid", message)
 
 
+# The codes of failures that are the disk's or the folder's, not the note's: the
+# write can succeed unchanged once there is room, or permission.
+WRITE_PROBLEMS = ("disk_full", "read_only")
+# SQLite's primary result codes (the low byte of an extended code).
+_SQLITE_READONLY = 8
+_SQLITE_FULL = 13
+
+
+def _storage_error(exc: sqlite3.Error, folder: Path) -> StoreError:
+    """A SQLite failure as a StoreError; a full disk or a read-only folder in plain words."""
+    primary = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if primary == _SQLITE_FULL:
+        return StoreError("disk_full", f"The disk that holds {folder} is full.")
+    if primary == _SQLITE_READONLY:
+        return StoreError(
+            "read_only",
+            f"Margin may not write to {folder}: the folder or the disk is read-only.",
+        )
+    return StoreError("storage", f"database error: {exc}")
+
+
+def _open_writable(db_path: Path) -> sqlite3.Connection:
+    """The database opened (created if needed) and migrated; sqlite3.Error if it cannot be."""
+    conn = sqlite3.connect(
+        db_path,
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Takes effect on a new file only (before WAL): see PAGE_SIZE.
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            log.warning("SQLite refused WAL mode for %s (got %r)", db_path, mode)
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrations.register_functions(conn)
+        migrations.migrate(conn)
+        _add_vocab(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _open_read_only(db_path: Path) -> sqlite3.Connection | None:
+    """The database opened for reading only, or None when that would not show its
+    latest state or its schema is not this app's.
+
+    immutable=1 reads the file without the -shm file that SQLite would otherwise
+    have to create; it would also ignore the -wal file, so one holding writes not
+    yet copied into the database rules it out.
+    """
+    wal = db_path.with_name(db_path.name + "-wal")
+    try:
+        if not db_path.is_file() or (wal.exists() and wal.stat().st_size > 0):
+            return None
+        conn = sqlite3.connect(
+            db_path.resolve().as_uri() + "?mode=ro&immutable=1",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except (OSError, sqlite3.Error):
+        return None
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] != migrations.LATEST_VERSION:
+            conn.close()
+            return None
+        migrations.register_functions(conn)
+        _add_vocab(conn)
+    except sqlite3.Error:
+        conn.close()
+        return None
+    return conn
+
+
+def _add_vocab(conn: sqlite3.Connection) -> None:
+    # Per connection, not in the file: how many notes hold each indexed word.
+    conn.execute("CREATE VIRTUAL TABLE temp.notes_vocab USING fts5vocab (main, notes_fts, row)")
+
+
 class _Unchanged(enum.Enum):
     UNCHANGED = "unchanged"
 
@@ -401,38 +484,33 @@ class Store:
         self._term_notes: dict[str, int] = {}
         # Notes changed by the write transaction under way, for the listeners.
         self._touched: set[int] = set()
-        conn = sqlite3.connect(
-            db_path,
-            isolation_level=None,
-            check_same_thread=False,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-        )
+        self._path = db_path
+        # Why writes fail (disk_full, read_only) until one goes through; see storage_problem.
+        self._problem: StoreError | None = None
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            # Takes effect on a new file only (before WAL): see PAGE_SIZE.
-            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode != "wal":
-                log.warning("SQLite refused WAL mode for %s (got %r)", db_path, mode)
-            conn.execute("PRAGMA foreign_keys = ON")
-            migrations.register_functions(conn)
-            migrations.migrate(conn)
-            # Per connection, not in the file: how many notes hold each indexed word.
-            conn.execute(
-                "CREATE VIRTUAL TABLE temp.notes_vocab USING fts5vocab (main, notes_fts, row)"
-            )
+            conn = _open_writable(db_path)
         except migrations.SchemaTooNew as exc:
-            conn.close()
             raise StoreError("schema_too_new", str(exc)) from exc
         except sqlite3.Error as exc:
-            conn.close()
-            raise StoreError("storage", f"cannot open {db_path}: {exc}") from exc
-        except BaseException:
-            conn.close()
-            raise
+            problem = _storage_error(exc, db_path.parent)
+            # A folder Margin may not write to, or a full disk: the notes can still be
+            # read, and writes are tried again (storage_problem) until they work.
+            reader = _open_read_only(db_path) if problem.code in WRITE_PROBLEMS else None
+            if reader is None:
+                raise StoreError(problem.code, f"cannot open {db_path}: {exc}") from exc
+            log.warning("opened %s for reading only: %s", db_path, exc)
+            conn, self._problem = reader, problem
         self._conn: sqlite3.Connection | None = conn
+        self._read_only = self._problem is not None
+        if self._read_only:
+            return
         try:
             self._purge_trash()
+        except StoreError as exc:
+            if exc.code not in WRITE_PROBLEMS:
+                self.close()
+                raise
+            log.warning("the trash was not purged: %s", exc.message)
         except BaseException:
             self.close()
             raise
@@ -445,6 +523,8 @@ class Store:
             if conn is None:
                 raise StoreError("closed", "the store is closed")
             self._touched = set()
+            if write and self._read_only:
+                conn = self._reopen_writable()
             try:
                 # IMMEDIATE takes the write lock up front, so another process
                 # holding it makes us wait (busy_timeout) instead of failing
@@ -458,7 +538,12 @@ class Store:
                         conn.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                raise StoreError("storage", f"database error: {exc}") from exc
+                error = _storage_error(exc, self._path.parent)
+                if write and error.code in WRITE_PROBLEMS:
+                    self._problem = error
+                raise error from exc
+            if write:
+                self._problem = None
             touched, self._touched = sorted(self._touched), set()
             if touched:
                 self._term_notes.clear()
@@ -482,6 +567,40 @@ class Store:
                 listener(note_ids)
             except Exception:
                 log.exception("a store listener failed on notes %s", note_ids[:10])
+
+    def storage_problem(self) -> StoreError | None:
+        """Why writes fail now (disk_full, read_only), or None.
+
+        After a failed write it tries again first, with a write that changes
+        nothing: the schema version rewritten as it is still takes a new page in
+        the log, as a save would.
+        """
+        with self._lock:
+            if self._problem is None:
+                return None
+            try:
+                with self._transaction(write=True) as conn:
+                    version = conn.execute("PRAGMA user_version").fetchone()[0]
+                    conn.execute(f"PRAGMA user_version = {int(version)}")
+            except StoreError as exc:
+                if exc.code in WRITE_PROBLEMS:
+                    return exc
+                raise
+            return None
+
+    def _reopen_writable(self) -> sqlite3.Connection:
+        """Trades the read-only connection for a writable one, once the folder allows it."""
+        try:
+            conn = _open_writable(self._path)
+        except sqlite3.Error as exc:
+            self._problem = _storage_error(exc, self._path.parent)
+            raise self._problem from exc
+        assert self._conn is not None
+        self._conn.close()
+        self._conn, self._read_only = conn, False
+        self._term_notes.clear()
+        log.info("%s can be written again", self._path)
+        return conn
 
     def close(self) -> None:
         with self._lock:
