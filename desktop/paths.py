@@ -31,6 +31,11 @@ def database_file(data: Path) -> Path:
     return data / "margin.sqlite3"
 
 
+def backups_dir(data: Path) -> Path:
+    """Snapshots of the database (desktop/backup.py); created on the first one."""
+    return data / "backups"
+
+
 def log_file(data: Path) -> Path:
     return data / "margin.log"
 

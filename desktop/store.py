@@ -608,6 +608,34 @@ class Store:
                 self._conn.close()
                 self._conn = None
 
+    def replace_with(self, source: Path) -> None:
+        """Replaces the whole database with the SQLite file `source` (a checked
+        backup), then migrates it; the connection stays open.
+
+        SQLite's backup API writes it in one transaction, so a failure leaves the
+        database as it was. Listeners hear that every note before and after may
+        have changed.
+        """
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise StoreError("closed", "the store is closed")
+            try:
+                before = {row[0] for row in conn.execute("SELECT id FROM notes")}
+                reader = sqlite3.connect(source.as_uri() + "?mode=ro", uri=True)
+                try:
+                    reader.backup(conn)
+                finally:
+                    reader.close()
+                migrations.migrate(conn)
+                after = {row[0] for row in conn.execute("SELECT id FROM notes")}
+            except migrations.SchemaTooNew as exc:
+                raise StoreError("schema_too_new", str(exc)) from exc
+            except sqlite3.Error as exc:
+                raise StoreError("storage", f"cannot restore {source.name}: {exc}") from exc
+            self._term_notes.clear()
+            self._tell_listeners(sorted(before | after))
+
     def schema_version(self) -> int:
         with self._transaction(write=False) as conn:
             return conn.execute("PRAGMA user_version").fetchone()[0]
