@@ -1,10 +1,12 @@
-"""`margin import PATH` and `margin export --format markdown|json DIR`, without the window.
+"""`margin import PATH`, `margin export --format markdown|json DIR`, `margin backup` and
+`margin restore [FILE]`, without the window.
 
-Both hold the data folder's instance lock while they work, so they never write
-beside a running app (whose search index and background work would not know of
-the change); they refuse when the app is open. An import shows its progress on
-stderr, can be stopped with Ctrl+C (importing the same path again goes on), and
-ends with a summary listing every file that could not be imported and why.
+Import, export and restore hold the data folder's instance lock while they work,
+so they never write beside a running app (whose search index and background work
+would not know of the change); they refuse when the app is open. A backup only
+reads, so it works beside the app. An import shows its progress on stderr, can be
+stopped with Ctrl+C (importing the same path again goes on), and ends with a
+summary listing every file that could not be imported and why.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from desktop import logging_setup, paths
+
+if TYPE_CHECKING:
+    from desktop.app import InstanceLock
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -69,21 +74,85 @@ def run_export(
     return _with_store(data, work, err)
 
 
-def _with_store(data: Path, work: Callable[[Any], int], err: TextIO) -> int:
+def run_backup(data: Path, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Writes a backup now and prints its path. Safe beside the running app: the
+    snapshot reads through a connection of its own (desktop/backup.py)."""
+    from desktop.backup import BackupError, Backups
+
+    logging_setup.configure(paths.log_file(data))
+    backups = Backups(paths.database_file(data), paths.backups_dir(data))
+    try:
+        backup = backups.take()
+    except BackupError as e:
+        print(f"margin: {e.message}", file=err)
+        return EXIT_FAILED
+    print(backups.folder / backup["name"], file=out)
+    return EXIT_OK
+
+
+def run_restore(
+    data: Path, file: Path | None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
+    """Puts back `file` (a path, or a backup's name) or the newest good backup; the
+    notes it replaces are kept as a backup, or set aside if they cannot be read."""
+    from desktop.backup import BackupError, Backups
+
+    lock = _lock_data_folder(data, "restore from its window (Backups)", err)
+    if lock is None:
+        return EXIT_FAILED
+    try:
+        logging_setup.configure(paths.log_file(data))
+        backups = Backups(paths.database_file(data), paths.backups_dir(data))
+        if file is not None and not file.exists() and (backups.folder / file).is_file():
+            file = backups.folder / file
+        try:
+            done = backups.restore_file(file.expanduser().resolve() if file else None)
+        except BackupError as e:
+            print(f"margin: {e.message}", file=err)
+            return EXIT_FAILED
+    finally:
+        lock.release()
+    print(f"Restored {done['restored']} ({done['notes']:,} notes).", file=out)
+    if done["kept"]:
+        print(f"The notes it replaced are kept as {backups.folder / done['kept']['name']}",
+              file=out)
+    if done["set_aside"]:
+        print(f"The database that could not be used was moved to {data / done['set_aside']}",
+              file=out)
+    return EXIT_OK
+
+
+def _lock_data_folder(data: Path, instead: str, err: TextIO) -> InstanceLock | None:
+    """The data folder's instance lock, or None (and why on `err`) while the app holds it."""
     from desktop.app import InstanceLock
-    from desktop.store import Store, StoreError
 
     lock = InstanceLock(paths.lock_file(data))
-    if not lock.acquire():
-        print(
-            f"margin: Margin is open with the data folder {data}; close it first, or import "
-            "from its window (Import / export).",
-            file=err,
-        )
+    if lock.acquire():
+        return lock
+    print(
+        f"margin: Margin is open with the data folder {data}; close it first, or {instead}.",
+        file=err,
+    )
+    return None
+
+
+def _with_store(data: Path, work: Callable[[Any], int], err: TextIO) -> int:
+    from desktop import db_check
+    from desktop.store import Store, StoreError
+
+    lock = _lock_data_folder(data, "import from its window (Import / export)", err)
+    if lock is None:
         return EXIT_FAILED
     try:
         logging_setup.configure(paths.log_file(data))
         logging.getLogger(__name__).info("command line work on %s", data)
+        database = paths.database_file(data)
+        problem = db_check.diagnose(database).problem if database.exists() else None
+        if problem is not None:
+            print(f"margin: cannot open the notes database {database}. {problem['message']} "
+                  "It was left as it is; `margin restore` puts back the newest good backup.",
+                  file=err)
+            return EXIT_FAILED
         try:
             store = Store(paths.database_file(data))
         except StoreError as e:
