@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -231,13 +232,17 @@ class Invalid(StoreError):
 WRITE_PROBLEMS = ("disk_full", "read_only")
 # SQLite's primary result codes (the low byte of an extended code).
 _SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
 _SQLITE_FULL = 13
+# An I/O error on a disk with less room than this is the full disk's: SQLite reports
+# some failed writes (growing the -shm file, for one) only as I/O errors.
+_FULL_BELOW_BYTES = 1 << 20
 
 
 def _storage_error(exc: sqlite3.Error, folder: Path) -> StoreError:
     """A SQLite failure as a StoreError; a full disk or a read-only folder in plain words."""
     primary = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-    if primary == _SQLITE_FULL:
+    if primary == _SQLITE_FULL or (primary == _SQLITE_IOERR and _nearly_full(folder)):
         return StoreError("disk_full", f"The disk that holds {folder} is full.")
     if primary == _SQLITE_READONLY:
         return StoreError(
@@ -245,6 +250,13 @@ def _storage_error(exc: sqlite3.Error, folder: Path) -> StoreError:
             f"Margin may not write to {folder}: the folder or the disk is read-only.",
         )
     return StoreError("storage", f"database error: {exc}")
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < _FULL_BELOW_BYTES
+    except OSError:
+        return False
 
 
 def _open_writable(db_path: Path) -> sqlite3.Connection:

@@ -42,7 +42,9 @@ class AppProcess:
         *,
         offscreen: bool = True,
         extra_env: dict[str, str] | None = None,
+        wrapper: list[str] | None = None,
     ) -> None:
+        """`wrapper`: a command that runs the app, e.g. setpriv with fewer privileges."""
         self._own_dir = Path(tempfile.mkdtemp(prefix="margin-app-"))
         self.data_dir = Path(data_dir) if data_dir is not None else self._own_dir / "data"
         self.log_path = self._own_dir / "output.log"
@@ -50,6 +52,7 @@ class AppProcess:
         self._socket_path = self._own_dir / "ctl.sock"
         self._offscreen = offscreen
         self._extra_env = extra_env or {}
+        self._wrapper = wrapper or []
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: socket.socket | None = None
         self._reader: Any = None
@@ -70,7 +73,7 @@ class AppProcess:
         self.started_at = time.monotonic()
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "desktop", "--data-dir", str(self.data_dir)],
+                [*self._wrapper, sys.executable, "-m", "desktop", "--data-dir", str(self.data_dir)],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
