@@ -17,11 +17,10 @@ import functools
 import inspect
 import logging
 import threading
-import webbrowser
 from collections.abc import Callable
 from typing import Any
 
-from desktop import personal, validate
+from desktop import links, personal, validate
 from desktop.exports import margin_json as json_export
 from desktop.exports import markdown as markdown_export
 from desktop.imports.job import ImportRun
@@ -137,8 +136,12 @@ class Api:
         url = self._store.get_note(validate.note_id(note_id))["source_url"]
         if not url:
             return _error("invalid", "This note has no source link.")
-        # The stored link passed validate.source_url, so it is http(s) only.
-        return {"opened": webbrowser.open(url, new=2)}
+        return {"opened": links.open_in_browser(validate.link(url))}
+
+    @_bridge
+    def open_link(self, url: Any):
+        """Opens a link clicked in a note in the system browser (http, https, mailto)."""
+        return {"opened": links.open_in_browser(validate.link(url))}
 
     # ------------------------------------------------------------ vectors and search
 

@@ -246,8 +246,11 @@ class _Session:
         self._may_close = threading.Event()
         self._closing = threading.Lock()
         webview.settings["ALLOW_FILE_URLS"] = False
-        # A page asking for a new window gets the system browser, never a view here.
-        webview.settings["OPEN_EXTERNAL_LINKS_IN_BROWSER"] = True
+        if _GUI == "qt":
+            # The window stays on the app's page; links open only through the js_api.
+            from desktop import navigation
+
+            navigation.install()
         self._window = webview.create_window(
             WINDOW_TITLE,
             url=str(paths.webui_dir() / "index.html"),

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from desktop import links
+
 MAX_TITLE_CHARS = 500
 MAX_BODY_BYTES = 1_000_000
 MAX_TAG_CHARS = 64
@@ -117,6 +119,16 @@ def source_url(value: Any) -> str | None:
         raise ValidationError(
             "The source link must be a web address starting with http:// or https://."
         )
+    return value
+
+
+def link(value: Any) -> str:
+    """A link from a note to open in the browser: http(s) or mailto only."""
+    value = _text(value, "link")
+    if len(value) > MAX_URL_CHARS:
+        raise ValidationError(f"The link is too long (at most {MAX_URL_CHARS} characters).")
+    if not links.is_openable(value):
+        raise ValidationError("Margin opens only web (http, https) and mail (mailto) links.")
     return value
 
 

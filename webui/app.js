@@ -9,6 +9,7 @@ import { el } from "./views/dom.js";
 import { Editor } from "./views/editor.js";
 import { wireFilterBox } from "./views/filterBox.js";
 import { ImportDialog } from "./views/importDialog.js";
+import { guardLinks, wireTextLinks } from "./views/links.js";
 import { ModelStatus } from "./views/modelStatus.js";
 import {
   focusSelectedRow, markSelected, renderListCount, renderNoteList,
@@ -750,10 +751,11 @@ $("open-transfer").addEventListener("click", () => importDialog.open());
 
 // ---------------------------------------------------------------- never navigate
 
-// The page is the app: links and dropped files or URLs must not replace it.
-document.addEventListener("click", (event) => {
-  if (event.target instanceof Element && event.target.closest("a[href]")) event.preventDefault();
-}, true);
+// The page is the app: links and dropped files or URLs must not replace it
+// (desktop/navigation.py refuses that in Qt as well). Links open in the browser.
+const openLink = (url) => call("open_link", url).catch(report);
+guardLinks(document, openLink);
+wireTextLinks(editor.body, openLink);
 for (const type of ["dragover", "drop"]) {
   document.addEventListener(type, (event) => {
     const textIntoField = isTextField(event.target)

@@ -432,6 +432,7 @@ def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
         "note_vectors",
         "notes_needing_embedding",
         "notes_needing_suggestions",
+        "open_link",
         "open_source",
         "personal_head",
         "personal_training_set",
