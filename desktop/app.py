@@ -19,7 +19,9 @@ from desktop import logging_setup, paths
 from desktop.logging_setup import SHOWN
 
 if TYPE_CHECKING:
-    from desktop.search import Search
+    from desktop.api import Api
+    from desktop.backup import AutoBackups, Backups
+    from desktop.start_problem import StartProblem
     from desktop.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,8 +31,11 @@ WINDOW_TITLE = "Margin"
 _GUI = "qt" if sys.platform.startswith("linux") else None
 # Must match the global that webui/app.js installs. It resolves to true, as
 # pywebview's callback path cannot carry undefined.
+# It resolves to false while typing could not be saved (a full disk, a read-only
+# folder) and the person has not chosen to close anyway: the window stays open.
 _FLUSH_JS = (
-    "Promise.resolve(window.marginBeforeClose ? window.marginBeforeClose() : null).then(() => true)"
+    "Promise.resolve(window.marginBeforeClose ? window.marginBeforeClose() : true)"
+    ".then((mayClose) => mayClose !== false)"
 )
 _FLUSH_TIMEOUT_S = 3.0
 # How long answers and files still on their way to the page may take once it is gone.
@@ -42,28 +47,41 @@ def run(data: Path) -> int:
     """Runs Margin on `data` until its window closes; returns the exit status."""
     _prepare_environment()
     lock = InstanceLock(paths.lock_file(data))
-    if not lock.acquire():
+    try:
+        acquired = lock.acquire()
+    except OSError as e:
+        print(f"Margin cannot use its data folder {data}: {e.strerror or e}.", file=sys.stderr)
+        return 1
+    if not acquired:
         return _defer_to_running_instance(data)
     try:
         logging_setup.configure(paths.log_file(data))
         log.info("Margin starting with data in %s", data)
         # Imported here so that `margin --version` and a refused second launch stay quick.
-        from desktop.search import Search, encoder_model_id
+        from desktop.backup import Backups
+        from desktop.start_problem import problem_at_start, store_failed
         from desktop.store import Store, StoreError
 
+        backups = Backups(paths.database_file(data), paths.backups_dir(data))
+        # Checked read-only first: opening a damaged file would write to it.
+        problem = problem_at_start(backups)
+        store = None
+        if problem is None:
+            try:
+                store = Store(backups.database)
+            except StoreError as e:
+                problem = store_failed(e, backups)
+        if problem is not None:
+            log.error("cannot open the notes database: %s (%s)", problem["message"],
+                      problem["kind"], extra=SHOWN)
+            print(f"Margin cannot open its notes database {backups.database}: "
+                  f"{problem['message']} It was left as it is.", file=sys.stderr)
+        # Without a store, the window shows what happened and offers a backup.
+        session = _Session(data, backups, store, problem)
         try:
-            store = Store(paths.database_file(data))
-        except StoreError as e:
-            log.error("cannot open the notes database: %s (%s)", e.message, e.code, extra=SHOWN)
-            print(f"Margin cannot open its notes database: {e.message}", file=sys.stderr)
-            return 1
-        try:
-            # Vectors load on a thread of their own; words are searchable at once.
-            search = Search(store, encoder_model_id(paths.webui_dir()))
-            search.start()
-            _Session(store, search, data).run()
+            session.run()
         finally:
-            store.close()
+            session.close_notes()
         log.info("Margin closed")
     finally:
         lock.release()
@@ -115,7 +133,13 @@ class InstanceLock:
         self._file: TextIO | None = None
 
     def acquire(self) -> bool:
-        handle = open(self._path, "a+")  # noqa: SIM115 - held open for the app's lifetime
+        """False when another process holds it; OSError when the file cannot be opened."""
+        try:
+            handle = open(self._path, "a+")  # noqa: SIM115 - held open for the app's lifetime
+        except OSError:
+            # A folder Margin may not write to (or a full disk) still has the lock file
+            # of earlier runs, and a lock on a file open for reading holds as well.
+            handle = open(self._path)  # noqa: SIM115
         try:
             if os.name == "nt":
                 import msvcrt
@@ -236,13 +260,17 @@ class _QtGuiThread:
 class _Session:
     """One window over one store, from start to a clean close."""
 
-    def __init__(self, store: Store, search: Search, data: Path) -> None:
+    def __init__(
+        self, data: Path, backups: Backups, store: Store | None, problem: StartProblem | None
+    ) -> None:
         import webview
 
-        from desktop.api import Api
+        from desktop.start_problem import StartApi
 
         self._webview = webview
         self._data = data
+        self._backups = backups
+        self._open: tuple[Store, AutoBackups] | None = None
         self._may_close = threading.Event()
         self._closing = threading.Lock()
         webview.settings["ALLOW_FILE_URLS"] = False
@@ -251,10 +279,15 @@ class _Session:
             from desktop import navigation
 
             navigation.install()
+        if store is not None:
+            js_api: object = self._open_notes(store)
+        else:
+            assert problem is not None
+            js_api = StartApi(problem, backups, self._restored)
         self._window = webview.create_window(
             WINDOW_TITLE,
             url=str(paths.webui_dir() / "index.html"),
-            js_api=Api(store, search),
+            js_api=js_api,
             width=1200,
             height=780,
             min_size=(760, 480),
@@ -267,7 +300,11 @@ class _Session:
     def run(self) -> None:
         door = _FrontDoor(self._bring_to_front)
         instance = paths.instance_file(self._data)
-        instance.write_text(json.dumps({"pid": os.getpid(), "port": door.port}), "utf-8")
+        try:
+            instance.write_text(json.dumps({"pid": os.getpid(), "port": door.port}), "utf-8")
+        except OSError as e:
+            # A read-only folder or a full disk: a second launch then cannot find us.
+            log.warning("cannot write %s: %s", instance, e)
         # A thread, because destroy() waits for the window to be shown, and the
         # handler runs on the GUI thread that shows it.
         signal.signal(
@@ -284,6 +321,41 @@ class _Session:
             )
         finally:
             instance.unlink(missing_ok=True)
+
+    def _open_notes(self, store: Store) -> Api:
+        """Search, automatic backups and the page's js_api over an open store."""
+        from desktop import control
+        from desktop.api import Api
+        from desktop.backup import AutoBackups
+        from desktop.search import Search, encoder_model_id
+
+        # Vectors load on a thread of their own; words are searchable at once.
+        search = Search(store, encoder_model_id(paths.webui_dir()))
+        search.start()
+        auto = AutoBackups(self._backups)
+        auto.start()
+        self._open = (store, auto)
+        api = Api(store, search, self._backups)
+        control.journal_saves(api)
+        return api
+
+    def _restored(self) -> None:
+        """After the start screen restored a backup: the notes open in this window."""
+        from desktop.store import Store
+
+        api = self._open_notes(Store(self._backups.database))
+        # Added to the page's window.pywebview.api now and on every reload.
+        self._window.expose(*(
+            getattr(api, name) for name in dir(api)
+            if not name.startswith("_") and callable(getattr(api, name))
+        ))
+
+    def close_notes(self) -> None:
+        if self._open is not None:
+            store, auto = self._open
+            auto.stop()
+            store.close()
+            self._open = None
 
     def close(self) -> None:
         """Closes the window the way the user would, letting the page save first."""
@@ -328,20 +400,30 @@ class _Session:
 
     def _save_then_close(self) -> None:
         saved = threading.Event()
+        answer: list[Any] = []
         if self._window.events.loaded.is_set():
             # On a thread of its own: evaluate_js waits without a limit, and a hung
             # page must not keep the window open.
             threading.Thread(
-                target=self._ask_page_to_save, args=(saved,), name="last-save", daemon=True
+                target=self._ask_page_to_save, args=(saved, answer), name="last-save",
+                daemon=True,
             ).start()
             if not saved.wait(_FLUSH_TIMEOUT_S):
                 log.warning("closing without the page's last save (it did not answer)")
+        if answer == [False]:
+            log.warning("not closing: the page holds typing it could not save")
+            self._closing.release()
+            return
         self._may_close.set()
         with contextlib.suppress(Exception):
             self._window.destroy()
 
-    def _ask_page_to_save(self, saved: threading.Event) -> None:
+    def _ask_page_to_save(self, saved: threading.Event, answer: list[Any]) -> None:
+        def answered(may_close: Any) -> None:
+            answer.append(may_close)
+            saved.set()
+
         try:
-            self._window.evaluate_js(_FLUSH_JS, callback=lambda _: saved.set())
+            self._window.evaluate_js(_FLUSH_JS, callback=answered)
         except Exception:
             log.exception("the page could not save before closing")

@@ -8,10 +8,14 @@ one JSON answer per line:
   {"key": "Ctrl+N"}          -> {"result": true}     (one real key press, QKeySequence syntax)
   {"quit": true}             -> {"result": true}     (closes as a user would, saving first)
 Anything that fails answers {"error": "<message>"}.
+
+MARGIN_TEST_SAVES, also for tests only, names a file where every note that
+create_note or save_note answers with is appended (see journal_saves).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -24,6 +28,9 @@ from typing import Any
 import webview
 
 ENV = "MARGIN_TEST_CONTROL"
+SAVES_ENV = "MARGIN_TEST_SAVES"
+# The bridge answers that tell the page a note is stored.
+_SAVE_ANSWERS = ("create_note", "save_note")
 log = logging.getLogger(__name__)
 
 
@@ -33,6 +40,33 @@ def socket_path() -> Path | None:
 
 
 GuiCall = Callable[[Callable[[], Any]], Any]
+
+
+def journal_saves(api: object) -> None:
+    """Appends each note that create_note or save_note answers with to the file
+    MARGIN_TEST_SAVES names, one JSON line, before the answer leaves for the page.
+
+    Every save the page is told of is written here first, so a test that kills the
+    app can check each one, even those the page heard of an instant before the kill.
+    One write() per line: the kernel keeps it whatever becomes of the process.
+    """
+    value = os.environ.get(SAVES_ENV)
+    if not value:
+        return
+    fd = os.open(value, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    for name in _SAVE_ANSWERS:
+        setattr(api, name, _journaled(getattr(api, name), name, fd))
+
+
+def _journaled(method: Callable[..., Any], name: str, fd: int) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def answer(*args: Any) -> Any:
+        reply = method(*args)
+        if isinstance(reply, dict) and "error" not in reply:
+            os.write(fd, (json.dumps({"call": name, "note": reply}) + "\n").encode("utf-8"))
+        return reply
+
+    return answer
 
 
 def serve(path: Path, window: webview.Window, close: Callable[[], None], on_gui: GuiCall) -> None:
