@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from desktop import links, personal, validate
+from desktop.backup import Backups
 from desktop.exports import margin_json as json_export
 from desktop.exports import markdown as markdown_export
 from desktop.imports.job import ImportRun
@@ -76,9 +77,11 @@ def _bridge(method: Callable[..., Reply]) -> Callable[..., Reply]:
 
 
 class Api:
-    def __init__(self, store: Store, search: Search) -> None:
+    def __init__(self, store: Store, search: Search, backups: Backups | None = None) -> None:
+        """`backups`: the data folder's (desktop/backup.py); None leaves them out."""
         self._store = store
         self._search = search
+        self._backups = backups
         self._suggester = Suggester(store, search)
         self._import: ImportRun | None = None
         self._import_lock = threading.Lock()
@@ -364,6 +367,40 @@ class Api:
         """One note as an exported Markdown file holds it: {"markdown"}."""
         return {"markdown": markdown_export.note_markdown(
             self._store.export_note(validate.note_id(note_id)))}
+
+    # ------------------------------------------------------------ backups
+
+    @_bridge
+    def start_problem(self):
+        """None: the notes database opened fine (see desktop/start_problem.py)."""
+        return None
+
+    @_bridge
+    def list_backups(self):
+        """{"backups": newest first (desktop/backup.py Backup), "problem": why the last
+        automatic backup failed, or None}."""
+        backups = self._backups_on()
+        return {"backups": backups.list(), "problem": backups.auto_problem}
+
+    @_bridge
+    def back_up_now(self):
+        """Writes a backup now; its entry."""
+        return self._backups_on().take()
+
+    @_bridge
+    def restore_backup(self, name: Any):
+        """Puts backup `name` in place of the notes, which are kept as a backup first.
+        The page reloads afterwards: everything it holds came from the notes replaced."""
+        backups = self._backups_on()
+        with self._import_lock:
+            if self._import is not None and not self._import.finished:
+                return _error("busy", "An import is running. Restore once it is done.")
+            return backups.restore_into(self._store, validate.backup_name(name))
+
+    def _backups_on(self) -> Backups:
+        if self._backups is None:
+            raise StoreError("unavailable", "Backups are not set up in this window.")
+        return self._backups
 
     # ------------------------------------------------------------ many notes at once
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Literal, TypedDict
 
 from desktop import db_check
-from desktop.store import Store, now_ms
+from desktop.store import Store, StoreError, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,11 @@ _NAME = re.compile(
 _PART_SUFFIX = ".part"
 
 
-class BackupError(Exception):
+class BackupError(StoreError):
     """A backup or restore that could not be done; `message` is for people."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__("backup", message)
 
 
 class Backup(TypedDict):
@@ -110,6 +109,8 @@ class Backups:
         self._keep = keep
         self._clock = clock
         self._lock = threading.Lock()
+        # Why the last automatic backup failed (AutoBackups), for the Backups view.
+        self.auto_problem: str | None = None
         # Checks by (name, size, mtime): a backup is read through once, not per listing.
         self._checked: dict[tuple[str, int, int], db_check.Health] = {}
 
@@ -277,14 +278,13 @@ class Backups:
 
 class AutoBackups:
     """A backup now (the database opened fine), then one every `interval_s`, on a
-    daemon thread. Failures are logged and kept in `problem` for the Backups view."""
+    daemon thread. Failures are logged and kept in Backups.auto_problem."""
 
     def __init__(self, backups: Backups, interval_s: float = AUTO_INTERVAL_S) -> None:
         self._backups = backups
         self._interval_s = interval_s
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
-        self.problem: str | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="auto-backup", daemon=True)
@@ -300,12 +300,12 @@ class AutoBackups:
         while not self._stopped.is_set():
             try:
                 self._backups.take("auto")
-                self.problem = None
+                self._backups.auto_problem = None
             except BackupError as exc:
-                self.problem = exc.message
+                self._backups.auto_problem = exc.message
                 log.warning("automatic backup failed: %s", exc.message)
             except Exception:
-                self.problem = "The automatic backup failed. Details are in the log."
+                self._backups.auto_problem = "The automatic backup failed. Details are in the log."
                 log.exception("automatic backup failed")
             self._stopped.wait(self._interval_s)
 

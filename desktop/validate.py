@@ -209,6 +209,15 @@ def model_id(value: Any) -> str:
     return value
 
 
+def backup_name(value: Any) -> str:
+    """A backup's file name as desktop/backup.py writes them: never a path."""
+    from desktop.backup import parse_name
+
+    if not isinstance(value, str) or parse_name(value) is None:
+        raise ValidationError("That is not the name of a Margin backup.")
+    return value
+
+
 def content_hash(value: Any) -> str:
     if not isinstance(value, str) or not _CONTENT_HASH.fullmatch(value):
         raise ValidationError("A content hash must be 64 lower-case hexadecimal digits.")
