@@ -43,8 +43,10 @@ class AppProcess:
         offscreen: bool = True,
         extra_env: dict[str, str] | None = None,
         wrapper: list[str] | None = None,
+        ready_js: str = READY_JS,
     ) -> None:
-        """`wrapper`: a command that runs the app, e.g. setpriv with fewer privileges."""
+        """`wrapper`: a command that runs the app, e.g. setpriv with fewer privileges.
+        `ready_js`: what start() waits for (the start screen has no notes to be ready)."""
         self._own_dir = Path(tempfile.mkdtemp(prefix="margin-app-"))
         self.data_dir = Path(data_dir) if data_dir is not None else self._own_dir / "data"
         self.log_path = self._own_dir / "output.log"
@@ -53,6 +55,7 @@ class AppProcess:
         self._offscreen = offscreen
         self._extra_env = extra_env or {}
         self._wrapper = wrapper or []
+        self._ready_js = ready_js
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: socket.socket | None = None
         self._reader: Any = None
@@ -82,7 +85,7 @@ class AppProcess:
         try:
             self._connect(self.started_at + timeout)
             remaining = max(1.0, self.started_at + timeout - time.monotonic())
-            self.wait_for(READY_JS, timeout=remaining, interval=0.01)
+            self.wait_for(self._ready_js, timeout=remaining, interval=0.01)
         except BaseException:
             self.stop()
             raise
