@@ -66,7 +66,13 @@ def diagnose(path: Path) -> Health:
 
 
 def _check_contents(path: Path, cut_off: bool) -> Health:
-    conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+    # With no writes waiting in a -wal file, the file alone is the database: read as
+    # immutable it needs no -shm file, which a read-only folder or a full disk could
+    # not hold (and a sound file would then look damaged).
+    wal = path.with_name(path.name + "-wal")
+    immutable = not wal.exists() or wal.stat().st_size == 0
+    conn = sqlite3.connect(path.as_uri() + ("?mode=ro&immutable=1" if immutable else "?mode=ro"),
+                           uri=True)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         errors = [row[0] for row in conn.execute("PRAGMA integrity_check(5)")]
