@@ -276,9 +276,11 @@ class _Session:
         webview.settings["ALLOW_FILE_URLS"] = False
         if _GUI == "qt":
             # The window stays on the app's page; links open only through the js_api.
-            from desktop import navigation
+            # Chromium reaches nothing but 127.0.0.1.
+            from desktop import navigation, webview_network
 
             navigation.install()
+            webview_network.confine()
         if store is not None:
             js_api: object = self._open_notes(store)
         else:

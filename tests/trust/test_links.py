@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.app.harness import AppProcess
+from tests.trust.window_steps import write_note
 
 APP_URL_JS = "location.href"
 # A global that only this page has: gone if the window loaded anything else.
@@ -119,14 +120,6 @@ def test_other_addresses_are_refused(app: AppProcess, browser: Browser, start, u
     reply = app.call("open_link", url)
     assert reply["error"]["code"] == "invalid"
     assert browser.opened()[start["opened"] :] == []
-
-
-def write_note(app: AppProcess, title: str, body: str) -> None:
-    app.press("Ctrl+N")
-    app.wait_for("document.activeElement === document.getElementById('title')")
-    app.type_text(title + "\n")
-    app.wait_for("document.activeElement === document.getElementById('body')")
-    app.type_text(body)
 
 
 def put_caret(app: AppProcess, text: str) -> None:
