@@ -81,6 +81,8 @@ def run_backup(data: Path, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 
     logging_setup.configure(paths.log_file(data))
     backups = Backups(paths.database_file(data), paths.backups_dir(data))
+    if _refuse_broken_database(backups.database, err):
+        return EXIT_FAILED
     try:
         backup = backups.take()
     except BackupError as e:
@@ -136,8 +138,19 @@ def _lock_data_folder(data: Path, instead: str, err: TextIO) -> InstanceLock | N
     return None
 
 
-def _with_store(data: Path, work: Callable[[Any], int], err: TextIO) -> int:
+def _refuse_broken_database(database: Path, err: TextIO) -> bool:
+    """Whether the database fails its read-only check (and why, on `err`)."""
     from desktop import db_check
+
+    problem = db_check.diagnose(database).problem if database.exists() else None
+    if problem is None:
+        return False
+    print(f"margin: cannot use the notes database {database}. {problem['message']} It was "
+          "left as it is; `margin restore` puts back the newest good backup.", file=err)
+    return True
+
+
+def _with_store(data: Path, work: Callable[[Any], int], err: TextIO) -> int:
     from desktop.store import Store, StoreError
 
     lock = _lock_data_folder(data, "import from its window (Import / export)", err)
@@ -146,12 +159,7 @@ def _with_store(data: Path, work: Callable[[Any], int], err: TextIO) -> int:
     try:
         logging_setup.configure(paths.log_file(data))
         logging.getLogger(__name__).info("command line work on %s", data)
-        database = paths.database_file(data)
-        problem = db_check.diagnose(database).problem if database.exists() else None
-        if problem is not None:
-            print(f"margin: cannot open the notes database {database}. {problem['message']} "
-                  "It was left as it is; `margin restore` puts back the newest good backup.",
-                  file=err)
+        if _refuse_broken_database(paths.database_file(data), err):
             return EXIT_FAILED
         try:
             store = Store(paths.database_file(data))
