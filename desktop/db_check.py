@@ -39,10 +39,11 @@ class Health(NamedTuple):
 
 
 def diagnose(path: Path) -> Health:
-    """Checks the database at `path` (which must exist) without changing its bytes.
+    """Checks the database at `path` (which must exist) without writing anything.
 
-    A read-only connection may leave empty -wal and -shm files beside a file in
-    WAL mode; the file itself is never written.
+    No process may be writing to it meanwhile (see _check_contents). Only a file
+    whose -wal holds changes is opened read-only the usual way, which may add a
+    -shm file beside it; its own bytes are never written.
     """
     try:
         with open(path, "rb") as file:
