@@ -146,6 +146,27 @@ class Api:
         """Opens a link clicked in a note in the system browser (http, https, mailto)."""
         return {"opened": links.open_in_browser(validate.link(url))}
 
+    # ------------------------------------------------------------ saving and closing
+
+    @_bridge
+    def storage_problem(self):
+        """None when notes can be written; else {"code": "disk_full" | "read_only",
+        "message"}. Tries writing again first (Store.storage_problem)."""
+        problem = self._store.storage_problem()
+        return None if problem is None else {"code": problem.code, "message": problem.message}
+
+    @_bridge
+    def close_window(self):
+        """Closes the window as its close button would; the page is asked first, and
+        says yes once the person chose to close without saving."""
+        import webview
+
+        if not webview.windows:
+            return _error("internal", "There is no window to close.")
+        # destroy() waits for the window's closing, which waits on this page: not here.
+        threading.Thread(target=webview.windows[0].destroy, name="close", daemon=True).start()
+        return {"closing": True}
+
     # ------------------------------------------------------------ vectors and search
 
     @_bridge

@@ -15,6 +15,7 @@ import {
   focusSelectedRow, markSelected, renderListCount, renderNoteList,
 } from "./views/noteList.js";
 import { renderRelated } from "./views/related.js";
+import { isWriteProblem, SaveBanner } from "./views/saveBanner.js";
 import { SearchPanel } from "./views/searchPanel.js";
 import { BulkBar, clickMeaning, Selection } from "./views/selection.js";
 import { StatusBar } from "./views/statusBar.js";
@@ -23,6 +24,9 @@ import { renderTagSidebar } from "./views/tagSidebar.js";
 import { Toast } from "./views/toast.js";
 
 const SAVE_DELAY_MS = 400;
+// While notes cannot be written (a full disk, a read-only folder), saving is tried
+// again this often, besides on each keystroke.
+const RETRY_MS = 3000;
 const LIST_STEP = 200; // rows shown at first, and added by "Show more"
 const MAX_PAGE = 1000; // the most desktop/validate.py lets one list_notes call return
 const RELATED_WANTED = 5; // desktop/api.py RELATED_NOTES
@@ -39,6 +43,10 @@ const state = {
 const status = new StatusBar(document);
 const modelStatus = new ModelStatus(document);
 const toast = new Toast(document);
+const banner = new SaveBanner(document, {
+  onRetry: () => retryWrites().catch(report),
+  onCloseAnyway: () => closeAnyway().catch(report),
+});
 const noteList = $("note-list");
 const editor = new Editor(document, {
   onEdit: scheduleSave,
@@ -118,7 +126,9 @@ const PLAIN = {
 };
 
 function report(error) {
-  if (error instanceof BridgeError) {
+  if (isWriteProblem(error)) {
+    writesFail(error); // one banner, however many writes failed
+  } else if (error instanceof BridgeError) {
     status.showMessage(PLAIN[error.code] ?? error.message, "error");
   } else {
     console.error(error);
@@ -156,10 +166,10 @@ async function save() {
   saveTimer = null;
   while (inFlight) await inFlight;
   const id = editor.noteId;
-  if (id === null || pending.size === 0) return;
+  if ((id === null && !editor.isDraft) || pending.size === 0) return;
   const fields = Object.fromEntries([...pending].map((field) => [field, editor.value(field)]));
   pending = new Set();
-  inFlight = sendSave(id, fields);
+  inFlight = id === null ? sendCreate(fields) : sendSave(id, fields);
   try {
     await inFlight;
   } finally {
@@ -177,17 +187,103 @@ async function sendSave(id, fields) {
   } catch (error) {
     // Typed text stays in the editor and goes out again with the next save.
     if (editor.noteId === id) Object.keys(fields).forEach((field) => pending.add(field));
-    status.setSaveState("failed");
-    report(error);
+    saveFailed(error);
     return;
   }
+  saveWorked();
   await refreshList();
 }
 
-/** Before the editor shows another note: save, and forget what could not be saved. */
+/** A new note begun while nothing could be written, stored with what was typed so far. */
+async function sendCreate(fields) {
+  let note;
+  try {
+    note = await api.createNote({ ...fields, tags: editor.note.tags.map((tag) => tag.name) });
+  } catch (error) {
+    if (editor.isDraft) Object.keys(fields).forEach((field) => pending.add(field));
+    saveFailed(error);
+    return;
+  }
+  if (editor.isDraft) editor.adopt(note);
+  saveWorked();
+  if (pending.size === 0) status.setSaveState("saved");
+  indexer.noteChanged(note);
+  suggester.show(note.id).catch(report);
+  await refreshList();
+  markSelected(noteList, note.id, selection.picked);
+  if (note.tags.length > 0) await refreshTags();
+}
+
+function saveFailed(error) {
+  status.setSaveState("failed");
+  editor.markUnsaved(true);
+  report(error);
+}
+
+function saveWorked() {
+  if (pending.size === 0) editor.markUnsaved(false);
+  writesWork();
+}
+
+/** Typing in the editor that is not saved yet. */
+const unsaved = () => pending.size > 0;
+
+/** Before the editor shows another note: save; what could not be saved is forgotten,
+ * unless the disk or the folder was the reason: then this note stays open. */
 async function settle() {
   await save();
+  if (unsaved() && banner.isUp) {
+    throw new BridgeError("unsaved", "This note stays open until what you typed is saved.");
+  }
   pending = new Set();
+}
+
+// ---------------------------------------------------------------- when nothing can be written
+
+let retryTimer = null;
+
+function writesFail(error) {
+  banner.show(error.code, error.message);
+  retryTimer ??= setInterval(() => retryWrites().catch(report), RETRY_MS);
+}
+
+function writesWork() {
+  if (!banner.isUp) return;
+  clearInterval(retryTimer);
+  retryTimer = null;
+  banner.hide();
+  // Vectors refused meanwhile are made again.
+  indexer.catchUp().catch(reportUnlessModelDown);
+}
+
+/** The typing not saved yet goes out again; with none, the store says whether it can
+ * write again (it tries). */
+async function retryWrites() {
+  if (unsaved()) {
+    await save();
+    return;
+  }
+  const problem = await call("storage_problem");
+  if (problem) writesFail(problem);
+  else writesWork();
+}
+
+let closingAnyway = false;
+
+async function closeAnyway() {
+  closingAnyway = true;
+  await call("close_window");
+}
+
+/** A new note while nothing can be written: typed into a draft, stored once it can be. */
+function openDraft(error) {
+  editor.showDraft(state.tag ? [state.tag] : []);
+  markSelected(noteList, null, selection.picked);
+  suggester.show(null).catch(report);
+  refreshRelated().catch(report);
+  status.setSaveState("");
+  report(error);
+  editor.focusTitle();
 }
 
 async function saveSourceLink() {
@@ -370,7 +466,14 @@ async function newNote() {
   filter.clear();
   state.text = "";
   // A new note made while a tag is selected carries that tag, so it stays in view.
-  const note = await api.createNote(state.tag ? { tags: [state.tag] } : {});
+  let note;
+  try {
+    note = await api.createNote(state.tag ? { tags: [state.tag] } : {});
+  } catch (error) {
+    if (!isWriteProblem(error)) throw error;
+    openDraft(error);
+    return;
+  }
   editor.show(note);
   indexer.noteChanged(note);
   refreshRelated().catch(report);
@@ -766,8 +869,14 @@ for (const type of ["dragover", "drop"]) {
 
 // ---------------------------------------------------------------- start
 
-// desktop/app.py calls this when the window is closing, and waits for it.
-window.marginBeforeClose = () => save();
+// desktop/app.py calls this when the window is closing, and waits for it: false keeps
+// the window open, with typing that could not be saved yet (the banner says so).
+window.marginBeforeClose = async () => {
+  await save().catch(report);
+  if (!unsaved() || closingAnyway) return true;
+  banner.keptOpen();
+  return false;
+};
 // Imports and exports of a path given directly, as the file dialog would give it
 // (tests and scripts drive these; people use the dialog).
 window.marginImport = (path) => importDialog.start(path);
@@ -778,6 +887,8 @@ async function start() {
   if (state.notes.length > 0) await openNote(state.notes[0].id);
   else renderList();
   document.body.dataset.ready = "true";
+  // A data folder that could only be opened for reading says so before anything is typed.
+  call("storage_problem").then((problem) => problem && writesFail(problem)).catch(report);
   // After the notes show: the model loads in its worker while they are in use.
   startModel();
 }

@@ -50,8 +50,34 @@ export class Editor {
     return this.note?.id ?? null;
   }
 
+  /** A new note begun while nothing can be written: no id until it is stored. */
+  get isDraft() {
+    return this.note?.draft === true;
+  }
+
+  showDraft(tagNames) {
+    const now = Date.now();
+    this.show({
+      id: null, draft: true, title: "", body: "", source_url: null, created: now, updated: now,
+      content_hash: null, tags: tagNames.map((name) => ({ name, origin: "user", added: now })),
+    });
+  }
+
+  /** The draft was stored as `note`: from now on it is that note, typed text untouched. */
+  adopt(note) {
+    this.note = note;
+    this.#renderMeta();
+  }
+
+  /** Marks the open note as holding typing that is not saved yet (or no longer). */
+  markUnsaved(unsaved) {
+    if (unsaved) this.root.dataset.unsaved = "true";
+    else delete this.root.dataset.unsaved;
+  }
+
   show(note) {
     this.note = note;
+    this.markUnsaved(false);
     this.title.value = note.title;
     this.body.value = note.body;
     this.source.value = note.source_url ?? "";
