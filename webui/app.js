@@ -5,6 +5,7 @@ import { Indexer } from "./indexer.js";
 import { createModel } from "./model.js";
 import { PersonalLearner } from "./personalLearner.js";
 import { TagSuggester } from "./tagSuggester.js";
+import { BackupsDialog, restoredMessage } from "./views/backups.js";
 import { el } from "./views/dom.js";
 import { Editor } from "./views/editor.js";
 import { wireFilterBox } from "./views/filterBox.js";
@@ -18,6 +19,7 @@ import { renderRelated } from "./views/related.js";
 import { isWriteProblem, SaveBanner } from "./views/saveBanner.js";
 import { SearchPanel } from "./views/searchPanel.js";
 import { BulkBar, clickMeaning, Selection } from "./views/selection.js";
+import { showStartProblem } from "./views/startProblem.js";
 import { StatusBar } from "./views/statusBar.js";
 import { renderSuggestions, SuggestProgress } from "./views/suggestions.js";
 import { renderTagSidebar } from "./views/tagSidebar.js";
@@ -104,6 +106,15 @@ const importDialog = new ImportDialog(document, {
   onProgress: (progress) => importMoved(progress),
   onFinished: (progress) => importFinished(progress).catch(report),
   onMessage: (text) => status.showMessage(text),
+  onError: report,
+});
+const backupsDialog = new BackupsDialog(document, {
+  beforeRestore: async () => {
+    await save();
+    if (pending.size > 0) {
+      throw new BridgeError("unsaved", "What you typed is not saved yet, so nothing was restored.");
+    }
+  },
   onError: report,
 });
 const searchPanel = new SearchPanel(document, {
@@ -851,6 +862,7 @@ $("show-more").addEventListener("click", () => showMore().catch(report));
 $("delete-note").addEventListener("click", () => deleteCurrent().catch(report));
 $("copy-markdown").addEventListener("click", () => copyMarkdown().catch(report));
 $("open-transfer").addEventListener("click", () => importDialog.open());
+$("open-backups").addEventListener("click", () => backupsDialog.open().catch(report));
 
 // ---------------------------------------------------------------- never navigate
 
@@ -883,10 +895,14 @@ window.marginImport = (path) => importDialog.start(path);
 window.marginExport = (format, folder) => importDialog.exportTo(format, folder);
 
 async function start() {
+  // A notes database that cannot be opened: the start screen instead of the notes.
+  if (await showStartProblem(document)) return;
   await Promise.all([refreshList(), refreshTags()]);
   if (state.notes.length > 0) await openNote(state.notes[0].id);
   else renderList();
   document.body.dataset.ready = "true";
+  const restored = restoredMessage();
+  if (restored) status.showMessage(restored);
   // A data folder that could only be opened for reading says so before anything is typed.
   call("storage_problem").then((problem) => problem && writesFail(problem)).catch(report);
   // After the notes show: the model loads in its worker while they are in use.
