@@ -10,18 +10,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import sys
 from pathlib import Path
 
-from desktop import paths
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("margin")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown (not installed as a package)"
+from desktop import about, paths
 
 
 def _data_dir_option(parser: argparse.ArgumentParser, default: object) -> None:
@@ -39,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="margin",
         description="Margin: private notes and web cutouts that tag themselves.",
     )
-    parser.add_argument("--version", action="version", version=f"margin {_version()}")
+    parser.add_argument("--version", action="version", version=f"margin {about.version()}")
     _data_dir_option(parser, None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     importing = commands.add_parser(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from desktop import logging_setup, paths
+from desktop import about, logging_setup, paths
 from desktop.logging_setup import SHOWN
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WINDOW_TITLE = "Margin"
 # pywebview's backend: Qt on Linux; elsewhere the platform's own webview.
 _GUI = "qt" if sys.platform.startswith("linux") else None
 # Must match the global that webui/app.js installs. It resolves to true, as
@@ -123,6 +122,12 @@ def _prepare_environment() -> None:
     # Chromium will not start its sandbox as root; only then is it switched off.
     if _GUI == "qt" and os.geteuid() == 0:
         os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+
+
+def _icon() -> str | None:
+    """The window's icon: in the package; a source checkout runs without one."""
+    icon = paths.icon_file()
+    return str(icon) if icon.is_file() else None
 
 
 class InstanceLock:
@@ -287,7 +292,7 @@ class _Session:
             assert problem is not None
             js_api = StartApi(problem, backups, self._restored)
         self._window = webview.create_window(
-            WINDOW_TITLE,
+            about.title(),
             url=str(paths.webui_dir() / "index.html"),
             js_api=js_api,
             width=1200,
@@ -320,6 +325,7 @@ class _Session:
                 gui=_GUI,
                 http_server=True,
                 private_mode=True,
+                icon=_icon(),
             )
         finally:
             instance.unlink(missing_ok=True)

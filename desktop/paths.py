@@ -59,3 +59,8 @@ def resource_root() -> Path:
 
 def webui_dir() -> Path:
     return resource_root() / "webui"
+
+
+def icon_file() -> Path:
+    """Margin's icon as a PNG (build.spec puts it in the package)."""
+    return resource_root() / "icons" / "margin.png"
