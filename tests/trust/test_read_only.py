@@ -1,0 +1,108 @@
+"""A data folder Margin may not write to: at launch the notes still show, a banner
+that stays says why nothing can be saved, what is typed stays in the window, the
+database file is not touched, and once the folder may be written again the typing
+is saved without retyping. Closing the window meanwhile keeps it open.
+
+The folder and its files are made read-only with chmod. Root ignores file modes
+(CAP_DAC_OVERRIDE), so the app runs as root without that capability (and without
+CAP_FOWNER, which would let it change the modes back): `setpriv --bounding-set`
+drops both before the app starts. It stays uid 0 so that it can still read the
+Python installation under /root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app.harness import AppProcess
+from tests.app.test_window import SAVED_JS, new_note_by_keyboard, rows, value
+from tests.trust.unsaved import (
+    BANNER_HIDDEN_JS,
+    CLOSE_OFFERED_JS,
+    NOT_SAVED_JS,
+    banner_text,
+    banner_up_js,
+    stored_notes,
+    type_at_end_of_body,
+)
+
+WITHOUT_OVERRIDES = ["setpriv", "--bounding-set=-dac_override,-fowner"]
+READ_ONLY = banner_up_js("read_only")
+
+
+def set_writable(folder: Path, writable: bool) -> None:
+    for path in folder.iterdir():
+        if path.is_file():
+            path.chmod(0o644 if writable else 0o444)
+    folder.chmod(0o755 if writable else 0o555)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "data"
+    yield folder
+    if folder.exists():
+        set_writable(folder, True)  # so that pytest can remove it
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_chmod_bites_without_the_capabilities(tmp_path: Path) -> None:
+    """The mechanism itself: a write into a read-only folder is refused."""
+    set_writable(tmp_path, False)
+    try:
+        tried = subprocess.run(
+            [*WITHOUT_OVERRIDES, "touch", str(tmp_path / "x")], capture_output=True, text=True
+        )
+    finally:
+        set_writable(tmp_path, True)
+    assert tried.returncode != 0 and "Permission denied" in tried.stderr
+
+
+def test_a_read_only_data_folder_keeps_the_typing_until_it_may_be_written(
+    app_factory, data: Path
+) -> None:
+    db = data / "margin.sqlite3"
+    first = app_factory(data)
+    note_id = new_note_by_keyboard(first, "Kept", "The last good words.")
+    assert first.stop() == 0
+    set_writable(data, False)
+    before = {path.name: digest(path) for path in data.iterdir() if path.is_file()}
+
+    app: AppProcess = app_factory(data, wrapper=WITHOUT_OVERRIDES)
+    app.wait_for(READ_ONLY)
+    text = banner_text(app)
+    assert "Margin cannot save: it may not write to its data folder." in text
+    assert str(data) in text and "stays in this window" in text
+    assert [row["title"] for row in rows(app)] == ["Kept"]
+
+    type_at_end_of_body(app, " Typed into a read-only folder.")
+    app.wait_for(f"{NOT_SAVED_JS} && {READ_ONLY}", timeout=15)
+    assert value(app, "body") == "The last good words. Typed into a read-only folder."
+    assert app.eval("document.getElementById('editor').dataset.unsaved") == "true"
+
+    # Closing keeps the window open while the typing is not saved, and says so.
+    app.call("close_window")
+    app.wait_for(CLOSE_OFFERED_JS)
+    time.sleep(1.5)
+    assert "stayed open" in banner_text(app)
+    assert value(app, "body") == "The last good words. Typed into a read-only folder."
+
+    # Nothing in the folder changed, and the file holds the last good version.
+    assert {path.name: digest(path) for path in data.iterdir() if path.is_file()} == before
+    assert stored_notes(db) == {note_id: ("Kept", "The last good words.")}
+
+    set_writable(data, True)
+    app.wait_for(f"{SAVED_JS} && {BANNER_HIDDEN_JS}", timeout=15)
+    assert app.stop() == 0
+    assert stored_notes(db) == {
+        note_id: ("Kept", "The last good words. Typed into a read-only folder.")
+    }
