@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from desktop import links, personal, validate
+from desktop.about import facts as about_facts
 from desktop.backup import Backups
 from desktop.exports import margin_json as json_export
 from desktop.exports import markdown as markdown_export
@@ -145,6 +146,11 @@ class Api:
     def open_link(self, url: Any):
         """Opens a link clicked in a note in the system browser (http, https, mailto)."""
         return {"opened": links.open_in_browser(validate.link(url))}
+
+    @_bridge
+    def about(self):
+        """Margin's version, and the licences and credits of what ships inside it."""
+        return about_facts()
 
     # ------------------------------------------------------------ saving and closing
 

@@ -414,6 +414,7 @@ def test_source_link_is_saved_and_shown_as_text(app: AppProcess) -> None:
 def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
     exposed = app.eval("Object.keys(window.pywebview.api).sort()")
     assert exposed == [
+        "about",
         "accept_suggestion",
         "accept_suggestions_above",
         "add_tag",
