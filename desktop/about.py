@@ -224,7 +224,8 @@ def facts() -> dict[str, Any]:
     models_and_data = [_part(part) for part in MODELS_AND_DATA]
     source = _encoder_source()
     if source is not None:
-        models_and_data[0]["version"] = f"{source['package']} {source['version']}"
+        # The credit ends with the package's name; the manifest knows which release.
+        models_and_data[0]["credit"] += f" {source['version']}"
     return {
         "name": NAME,
         "version": version(),

@@ -5,6 +5,7 @@ import { Indexer } from "./indexer.js";
 import { createModel } from "./model.js";
 import { PersonalLearner } from "./personalLearner.js";
 import { TagSuggester } from "./tagSuggester.js";
+import { AboutDialog } from "./views/about.js";
 import { BackupsDialog, restoredMessage } from "./views/backups.js";
 import { el } from "./views/dom.js";
 import { Editor } from "./views/editor.js";
@@ -117,6 +118,7 @@ const backupsDialog = new BackupsDialog(document, {
   },
   onError: report,
 });
+const aboutDialog = new AboutDialog(document, { onError: report });
 const searchPanel = new SearchPanel(document, {
   onQuery: (request) => runSearch(request).catch(report),
   onOpen: (id) => openFromSearch(id).catch(report),
@@ -898,6 +900,7 @@ async function start() {
   // A notes database that cannot be opened: the start screen instead of the notes.
   if (await showStartProblem(document)) return;
   await Promise.all([refreshList(), refreshTags()]);
+$("open-about").addEventListener("click", () => aboutDialog.open());
   if (state.notes.length > 0) await openNote(state.notes[0].id);
   else renderList();
   document.body.dataset.ready = "true";
