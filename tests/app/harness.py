@@ -67,7 +67,13 @@ class AppProcess:
     # ------------------------------------------------------------ life cycle
 
     def start(self, timeout: float = 30.0) -> AppProcess:
-        env = {**os.environ, "MARGIN_TEST_CONTROL": str(self._socket_path), **self._extra_env}
+        env = {
+            **os.environ,
+            "MARGIN_TEST_CONTROL": str(self._socket_path),
+            # A link the app opens goes to `true`, never to a real browser on the machine.
+            "BROWSER": "true",
+            **self._extra_env,
+        }
         env.pop("MARGIN_DATA_DIR", None)
         if self._offscreen:
             env["QT_QPA_PLATFORM"] = "offscreen"
