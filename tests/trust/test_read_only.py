@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.harness import AppProcess
+from tests.app.harness import AppError, AppProcess
 from tests.app.test_window import SAVED_JS, new_note_by_keyboard, rows, value
 from tests.trust.unsaved import (
     BANNER_HIDDEN_JS,
@@ -106,3 +106,28 @@ def test_a_read_only_data_folder_keeps_the_typing_until_it_may_be_written(
     assert stored_notes(db) == {
         note_id: ("Kept", "The last good words. Typed into a read-only folder.")
     }
+
+
+def test_close_without_saving_closes_and_leaves_the_folder_as_it_was(
+    app_factory, data: Path
+) -> None:
+    first = app_factory(data)
+    note_id = new_note_by_keyboard(first, "Kept", "The last good words.")
+    assert first.stop() == 0
+    set_writable(data, False)
+    before = {path.name: digest(path) for path in data.iterdir() if path.is_file()}
+
+    app: AppProcess = app_factory(data, wrapper=WITHOUT_OVERRIDES)
+    type_at_end_of_body(app, " Never saved.")
+    app.wait_for(f"{NOT_SAVED_JS} && {READ_ONLY}", timeout=15)
+    app.call("close_window")
+    app.wait_for(CLOSE_OFFERED_JS)
+    app.eval("document.getElementById('save-banner-close').click(); true")
+    deadline = time.monotonic() + 15
+    with pytest.raises(AppError):
+        while time.monotonic() < deadline:
+            app.eval("true")  # until the window is gone and its channel with it
+            time.sleep(0.1)
+    assert app.stop() == 0
+    assert {path.name: digest(path) for path in data.iterdir() if path.is_file()} == before
+    assert stored_notes(data / "margin.sqlite3") == {note_id: ("Kept", "The last good words.")}
