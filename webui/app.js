@@ -884,10 +884,11 @@ for (const type of ["dragover", "drop"]) {
 // ---------------------------------------------------------------- start
 
 // desktop/app.py calls this when the window is closing, and waits for it: false keeps
-// the window open, with typing that could not be saved yet (the banner says so).
+// the window open, with typing that could not be saved yet for want of room or
+// permission (the banner says so, and offers to close anyway).
 window.marginBeforeClose = async () => {
   await save().catch(report);
-  if (!unsaved() || closingAnyway) return true;
+  if (!unsaved() || !banner.isUp || closingAnyway) return true;
   banner.keptOpen();
   return false;
 };
