@@ -55,10 +55,10 @@ IMPORT_SPAN = (0.02, 0.8)
 # it lands anywhere in a batch's reading or storing.
 BATCH_SECONDS = 0.2
 # How long after the window is ready typing goes on before the kill (seconds).
-TYPING_SPAN = (0.3, 4.0)
+TYPING_SPAN = (0.5, 5.0)
 # Pauses between bursts of keys: some shorter and some longer than the editor's
 # 400 ms wait before saving (webui/app.js SAVE_DELAY_MS).
-PAUSES = (0.0, 0.0, 0.02, 0.1, 0.3, 0.45, 0.6)
+PAUSES = (0.0, 0.02, 0.1, 0.45, 0.5, 0.6)
 WORDS = [
     *("margin", "note", "idea", "draft", "plan", "garden", "river", "léa", "café"),
     *("naïve", "straße", "über", "東京", "日記", "κείμενο", "текст", "letter", "budget"),
@@ -147,6 +147,9 @@ def check_import(
             fail(f"{kill}: {item} was skipped as a copy of a note that is not stored")
     if len(stored) < reported:
         fail(f"{kill}: the progress reported {reported} imported, {len(stored)} are stored")
+    jobs = import_job_states(db)
+    if len(jobs) > 1:
+        fail(f"{kill}: the import started over instead of resuming: jobs {jobs}")
     return len(stored)
 
 
@@ -191,6 +194,7 @@ def test_kills_during_a_5000_note_import_lose_nothing_and_it_resumes(tmp_path: P
         stored = now
 
     # Started once more, the same folder resumes and completes.
+    before = len(import_items(checked_copy(data, tmp_path / "after", "import-before-last")))
     with AppProcess(data) as app:
         start_import(app, vault)
         deadline = time.monotonic() + 120
@@ -203,6 +207,7 @@ def test_kills_during_a_5000_note_import_lose_nothing_and_it_resumes(tmp_path: P
         assert progress["duplicates"] == COPIES, progress
         assert progress["failed"] == 0, progress
         assert progress["done"] == total, progress
+        assert progress["resumed"] == before, progress
         assert len(app.call("list_notes", "", None, 1, 0)) == 1
     db = checked_copy(data, tmp_path / "after", "import-final")
     assert check_import(db, files, NOTES, "after the resumed import") == NOTES
@@ -236,21 +241,37 @@ def bursts(text: str, rng: random.Random) -> list[tuple[str, float]]:
 
 
 class Killer:
-    """Kills the app's process tree `delay` seconds from now, from a thread of its own."""
+    """Kills the app's process tree from a thread of its own: `delay` seconds from
+    now, or, given `after_saves`, `delay` seconds after the journal holds that many
+    acknowledged saves (the moment an answer leaves for the page), or when
+    TYPING_SPAN ends, whichever comes first."""
 
-    def __init__(self, app: AppProcess, delay: float) -> None:
+    def __init__(
+        self, app: AppProcess, delay: float, after_saves: int | None, saves: Path
+    ) -> None:
         self.killed = threading.Event()
         self._victims: list[int] = []
-        self._timer = threading.Timer(delay, self._kill, (app.pid,))
-        self._timer.start()
+        self._thread = threading.Thread(
+            target=self._run, args=(app.pid, delay, after_saves, saves), name="killer"
+        )
+        self._thread.start()
 
-    def _kill(self, pid: int) -> None:
+    def _run(self, pid: int, delay: float, after_saves: int | None, saves: Path) -> None:
+        if after_saves is not None:
+            deadline = time.monotonic() + TYPING_SPAN[1]
+            while time.monotonic() < deadline and _saves_in(saves) < after_saves:
+                time.sleep(0.002)
+        time.sleep(delay)
         self.killed.set()
         self._victims = kill_tree(pid)
 
     def victims(self) -> list[int]:
-        self._timer.join()
+        self._thread.join()
         return self._victims
+
+
+def _saves_in(saves: Path) -> int:
+    return sum(entry["call"] == "save_note" for entry in journal(saves))
 
 
 class Typist:
@@ -282,7 +303,7 @@ class Typist:
         note_id = created[-1]
         self.app.wait_for(NEW_NOTE_SHOWN_JS)
         title = words(self.rng, 1, 4).replace("\n", " ")
-        body = words(self.rng, 10, 40)
+        body = words(self.rng, 3, 12)
         self.meant[note_id] = (title, body)
         for keys, pause in bursts(title, self.rng) + [("\n", 0.0)] + bursts(body, self.rng):
             self.app.type_text(keys)
@@ -319,17 +340,25 @@ def check_saves(
 
 def test_kills_while_typing_lose_no_acknowledged_save(tmp_path: Path) -> None:
     rng = random.Random(SEED + 1)
+    # Odd kills at a random moment; even ones a few ms after a save was answered.
+    plans = [
+        (rng.uniform(*TYPING_SPAN), None)
+        if number % 2
+        else (rng.uniform(0, 0.03), rng.randint(1, 4))
+        for number in range(1, EDIT_KILLS + 1)
+    ]
     data = tmp_path / "data"
     answers: list[dict[str, Any]] = []
     meant: dict[int, tuple[str, str]] = {}
     checks = 0
-    for number in range(1, EDIT_KILLS + 1):
+    for number, (delay, after_saves) in enumerate(plans, start=1):
         saves = tmp_path / f"saves-{number}.jsonl"
         app = AppProcess(data, extra_env={"MARGIN_TEST_SAVES": str(saves)})
         try:
             app.start()
-            typist = Typist(app, saves, rng)
-            killer = Killer(app, rng.uniform(*TYPING_SPAN))
+            # Each round's text is its own, however far the previous round got.
+            typist = Typist(app, saves, random.Random(f"{SEED}-{number}"))
+            killer = Killer(app, delay, after_saves, saves)
             typist.run(killer.killed)
             reap(app, killer.victims())
         finally:
