@@ -30,8 +30,12 @@ def install() -> None:
         return QUrl(window.real_url or "").adjusted(no_fragment)
 
     def accept_navigation_request(page: Any, url: QUrl, kind: Any, is_main_frame: bool) -> bool:
-        if url.adjusted(no_fragment) == app_url(page):
-            return True  # the first load, or a reload
+        try:
+            if url.adjusted(no_fragment) == app_url(page):
+                return True  # the first load, or a reload
+        except Exception:
+            # PyQt ends the process on an exception in a Qt hook: refuse instead.
+            log.exception("cannot tell the app's address; the navigation is refused")
         log.warning(
             "refused to take %s to a %s address (%s)",
             "the window" if is_main_frame else "a frame",
