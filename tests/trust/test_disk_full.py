@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.store import Store, StoreError
 from tests.app.harness import AppProcess
 from tests.app.test_window import SAVED_JS, new_note_by_keyboard, open_id, rows, value
 from tests.trust.unsaved import (
@@ -93,11 +94,28 @@ def test_typing_on_a_full_disk_stays_in_the_window_until_it_is_saved(
     assert "stayed open" in banner_text(app)
     assert value(app, "body") == "The last good words. Typed on a full disk."
 
+    # Other writes are refused in the same plain words, and the page shows them in the
+    # same banner only: nothing more in the status bar.
+    reply = app.call("add_tag", note_id, "errand")
+    assert reply["error"]["code"] == "disk_full" and str(data) in reply["error"]["message"]
+    app.eval(
+        "window.__messages = []; new MutationObserver(() => window.__messages.push("
+        "document.getElementById('message').textContent)).observe("
+        "document.getElementById('message'), {childList: true, characterData: true,"
+        " subtree: true}); true"
+    )
+    app.press("Ctrl+T")
+    app.type_text("errand\n")
+    time.sleep(1.0)
+    assert app.eval("window.__messages") == []
+    assert app.eval("document.querySelectorAll('#tag-chips .chip').length") == 0
+
     # Room again: the typing is saved by the retry, not by typing it again.
     filler.unlink()
     app.wait_for(f"{SAVED_JS} && {BANNER_HIDDEN_JS}", timeout=15)
     assert app.eval("document.getElementById('editor').dataset.unsaved") is None
     assert stored_notes(db) == {note_id: ("Before", "The last good words. Typed on a full disk.")}
+    assert app.call("get_note", note_id)["tags"] == []
 
     # A new note on a full disk: a draft in the window, stored once there is room.
     filler = fill(disk)
@@ -145,3 +163,22 @@ def test_a_disk_full_at_launch_shows_the_notes_and_saves_once_there_is_room(
     app.wait_for(f"{SAVED_JS} && {BANNER_HIDDEN_JS}", timeout=15)
     assert app.stop() == 0
     assert stored_notes(db) == {note_id: ("Kept", "Written before the disk filled. And after.")}
+
+
+def test_the_store_calls_it_a_full_disk_and_keeps_the_last_good_version(disk: Path) -> None:
+    store = Store(disk / "margin.sqlite3")
+    try:
+        note = store.create_note("Before", "The last good words.")
+        filler = fill(disk)
+        with pytest.raises(StoreError) as refused:
+            store.update_note(note["id"], body="Longer words. " * 5000)
+        assert refused.value.code == "disk_full"
+        assert refused.value.message == f"The disk that holds {disk} is full."
+        assert store.get_note(note["id"])["body"] == "The last good words."
+        assert store.storage_problem().code == "disk_full"
+        filler.unlink()
+        assert store.storage_problem() is None
+        assert store.update_note(note["id"], body="Longer words.")["body"] == "Longer words."
+    finally:
+        store.close()
+    assert stored_notes(disk / "margin.sqlite3") == {note["id"]: ("Before", "Longer words.")}

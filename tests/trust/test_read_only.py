@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.app.harness import AppError, AppProcess
+from desktop.store import Store
+from tests.app.harness import ROOT, AppError, AppProcess
 from tests.app.test_window import SAVED_JS, new_note_by_keyboard, rows, value
 from tests.trust.unsaved import (
     BANNER_HIDDEN_JS,
@@ -131,3 +133,39 @@ def test_close_without_saving_closes_and_leaves_the_folder_as_it_was(
     assert app.stop() == 0
     assert {path.name: digest(path) for path in data.iterdir() if path.is_file()} == before
     assert stored_notes(data / "margin.sqlite3") == {note_id: ("Kept", "The last good words.")}
+
+
+def test_the_store_reads_a_read_only_folder_and_writes_once_it_may(data: Path) -> None:
+    """The store alone, in a process without the capabilities (a short script)."""
+    data.mkdir()
+    store = Store(data / "margin.sqlite3")
+    note = store.create_note("Kept", "The last good words.")
+    store.close()
+    set_writable(data, False)
+    script = f"""
+from pathlib import Path
+from desktop.store import Store, StoreError
+folder = Path({str(data)!r})
+store = Store(folder / "margin.sqlite3")
+assert store.get_note({note["id"]})["body"] == "The last good words."
+try:
+    store.update_note({note["id"]}, body="New words.")
+except StoreError as e:
+    print(e.code, e.message)
+for path in folder.iterdir():
+    path.chmod(0o644)
+folder.chmod(0o755)
+assert store.storage_problem() is None
+print(store.update_note({note["id"]}, body="New words.")["body"])
+store.close()
+"""
+    ran = subprocess.run(
+        [*WITHOUT_OVERRIDES, sys.executable, "-c", script],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == [
+        f"read_only Margin may not write to {data}: the folder or the disk is read-only.",
+        "New words.",
+    ]
+    assert stored_notes(data / "margin.sqlite3") == {note["id"]: ("Kept", "New words.")}

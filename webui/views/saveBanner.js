@@ -56,7 +56,6 @@ export class SaveBanner {
 
   /** After a refused close: says why the window is still open, and offers to close. */
   keptOpen() {
-    if (!this.code) this.headline.textContent = "Margin could not save your latest typing.";
     this.closeRefused = true;
     this.closeAnyway.hidden = false;
     this.#renderDetail();
