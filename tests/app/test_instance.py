@@ -96,19 +96,6 @@ def test_sigterm_closes_cleanly_and_keeps_the_last_typing(app_factory, tmp_path:
     )
 
 
-def test_an_unreadable_database_is_reported_plainly(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "margin.sqlite3").write_bytes(b"this is not a database" * 100)
-    done = launch("--data-dir", str(data))
-    assert done.returncode == 1
-    message = done.stderr.strip()
-    assert message.startswith("Margin cannot open its notes database: ")
-    assert str(data) in message and "not a database" in message
-    assert "\n" not in message  # one line, no traceback
-    assert "file is not a database" in (data / "margin.log").read_text()
-
-
 def test_a_hung_page_does_not_keep_the_window_open(app_factory) -> None:
     app = app_factory()
     app.eval(
