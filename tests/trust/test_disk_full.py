@@ -22,10 +22,10 @@ from tests.app.harness import AppProcess
 from tests.app.test_window import SAVED_JS, new_note_by_keyboard, open_id, rows, value
 from tests.trust.unsaved import (
     BANNER_HIDDEN_JS,
-    CLOSE_OFFERED_JS,
     NOT_SAVED_JS,
     banner_text,
     banner_up_js,
+    close_is_refused,
     stored_notes,
     type_at_end_of_body,
 )
@@ -88,10 +88,7 @@ def test_typing_on_a_full_disk_stays_in_the_window_until_it_is_saved(
     assert open_id(app) == note_id
 
     # Closing the window keeps it open while the typing is not saved, and says so.
-    app.call("close_window")
-    app.wait_for(CLOSE_OFFERED_JS)
-    time.sleep(1.5)
-    assert "stayed open" in banner_text(app)
+    close_is_refused(app)
     assert value(app, "body") == "The last good words. Typed on a full disk."
 
     # Other writes are refused in the same plain words, and the page shows them in the

@@ -30,6 +30,7 @@ from tests.trust.unsaved import (
     NOT_SAVED_JS,
     banner_text,
     banner_up_js,
+    close_is_refused,
     stored_notes,
     type_at_end_of_body,
 )
@@ -53,8 +54,22 @@ def data(tmp_path: Path) -> Iterator[Path]:
         set_writable(folder, True)  # so that pytest can remove it
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in folder.iterdir()
+        if path.is_file()
+    }
+
+
+def launch_read_only(app_factory, data: Path) -> tuple[AppProcess, int, dict[str, str]]:
+    """Saves a note in `data`, makes the folder read-only and starts Margin on it
+    without the capabilities: the app, the note's id and the folder's file digests."""
+    first = app_factory(data)
+    note_id = new_note_by_keyboard(first, "Kept", "The last good words.")
+    assert first.stop() == 0
+    set_writable(data, False)
+    return app_factory(data, wrapper=WITHOUT_OVERRIDES), note_id, digests(data)
 
 
 def test_chmod_bites_without_the_capabilities(tmp_path: Path) -> None:
@@ -73,13 +88,7 @@ def test_a_read_only_data_folder_keeps_the_typing_until_it_may_be_written(
     app_factory, data: Path
 ) -> None:
     db = data / "margin.sqlite3"
-    first = app_factory(data)
-    note_id = new_note_by_keyboard(first, "Kept", "The last good words.")
-    assert first.stop() == 0
-    set_writable(data, False)
-    before = {path.name: digest(path) for path in data.iterdir() if path.is_file()}
-
-    app: AppProcess = app_factory(data, wrapper=WITHOUT_OVERRIDES)
+    app, note_id, before = launch_read_only(app_factory, data)
     app.wait_for(READ_ONLY)
     text = banner_text(app)
     assert "Margin cannot save: it may not write to its data folder." in text
@@ -92,14 +101,11 @@ def test_a_read_only_data_folder_keeps_the_typing_until_it_may_be_written(
     assert app.eval("document.getElementById('editor').dataset.unsaved") == "true"
 
     # Closing keeps the window open while the typing is not saved, and says so.
-    app.call("close_window")
-    app.wait_for(CLOSE_OFFERED_JS)
-    time.sleep(1.5)
-    assert "stayed open" in banner_text(app)
+    close_is_refused(app)
     assert value(app, "body") == "The last good words. Typed into a read-only folder."
 
     # Nothing in the folder changed, and the file holds the last good version.
-    assert {path.name: digest(path) for path in data.iterdir() if path.is_file()} == before
+    assert digests(data) == before
     assert stored_notes(db) == {note_id: ("Kept", "The last good words.")}
 
     set_writable(data, True)
@@ -113,13 +119,7 @@ def test_a_read_only_data_folder_keeps_the_typing_until_it_may_be_written(
 def test_close_without_saving_closes_and_leaves_the_folder_as_it_was(
     app_factory, data: Path
 ) -> None:
-    first = app_factory(data)
-    note_id = new_note_by_keyboard(first, "Kept", "The last good words.")
-    assert first.stop() == 0
-    set_writable(data, False)
-    before = {path.name: digest(path) for path in data.iterdir() if path.is_file()}
-
-    app: AppProcess = app_factory(data, wrapper=WITHOUT_OVERRIDES)
+    app, note_id, before = launch_read_only(app_factory, data)
     type_at_end_of_body(app, " Never saved.")
     app.wait_for(f"{NOT_SAVED_JS} && {READ_ONLY}", timeout=15)
     app.call("close_window")
@@ -131,7 +131,7 @@ def test_close_without_saving_closes_and_leaves_the_folder_as_it_was(
             app.eval("true")  # until the window is gone and its channel with it
             time.sleep(0.1)
     assert app.stop() == 0
-    assert {path.name: digest(path) for path in data.iterdir() if path.is_file()} == before
+    assert digests(data) == before
     assert stored_notes(data / "margin.sqlite3") == {note_id: ("Kept", "The last good words.")}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 from tests.app.harness import AppProcess
@@ -24,6 +25,15 @@ def banner_up_js(code: str) -> str:
 
 def banner_text(app: AppProcess) -> str:
     return app.eval("document.getElementById('save-banner').textContent")
+
+
+def close_is_refused(app: AppProcess) -> None:
+    """Closes the window as its close button would, with typing not saved: the window
+    stays (past the app's wait for the page), and the banner says why."""
+    app.call("close_window")
+    app.wait_for(CLOSE_OFFERED_JS)
+    time.sleep(1.5)
+    assert "stayed open" in banner_text(app)
 
 
 def type_at_end_of_body(app: AppProcess, text: str) -> None:
