@@ -38,6 +38,11 @@ OUT = ROOT / "webui" / "models" / "use"
 # up to 5e-3), so two bytes it is.
 QUANTIZATION = "uint16"
 GRAPHS = ("tokens", "sentences")
+# The files' layout and the graphs' inputs and outputs, which encoder.js reads.
+# Not part of the model id (encoder.VERSION is: the vectors): bump this when the
+# graphs change shape but not their vectors, so the set-up rebuilds the folder
+# and the tagger trained on those vectors stays current.
+LAYOUT = 2
 MIN_COSINE = 0.9999
 TOOLS = ("tensorflow", "tensorflowjs", "sentencepiece", "numpy")
 
@@ -56,8 +61,10 @@ def model_id(source_sha256: dict[str, str]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def shipped_dense(dense: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The dense weights as TF.js will hold them after dequantising the shards."""
+def shipped_dense(dense: dict[str, np.ndarray]) -> encoder.HeldDense:
+    """The dense weights, marked to run with every graph weight made from them
+    (encoder.graph_weights: concatenated, folded) as TF.js holds it after
+    dequantising the shards."""
     from tensorflowjs.quantization import QUANTIZATION_OPTION_TO_DTYPES as DTYPES
     from tensorflowjs.quantization import dequantize_weights, quantize_weights
 
@@ -66,7 +73,7 @@ def shipped_dense(dense: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         # float32 once, as tfjs does with doubles written into a Float32Array.
         return dequantize_weights(*quantize_weights(a, DTYPES[QUANTIZATION]))
 
-    return {k: round_trip(v) for k, v in dense.items()}
+    return encoder.HeldDense(dense, round_trip)
 
 
 def listed_files(out: Path) -> dict[str, int]:
@@ -80,7 +87,7 @@ def is_current(expected_id: str, out: Path = OUT) -> bool:
         manifest = json.loads((out / "manifest.json").read_text())
     except (OSError, ValueError):
         return False
-    if manifest.get("model_id") != expected_id:
+    if manifest.get("model_id") != expected_id or manifest.get("layout") != LAYOUT:
         return False
     return all((out / name).is_file() and (out / name).stat().st_size == size
                 for name, size in manifest.get("files", {}).items())
@@ -160,6 +167,7 @@ def build(sha: dict[str, str], out: Path = OUT) -> dict:
 
     manifest = {
         "model_id": mid,
+        "layout": LAYOUT,
         "source": {"package": encoder.SOURCE_PACKAGE, "version": encoder.SOURCE_VERSION,
                    "sha256": sha},
         "tools": {"python": platform.python_version(), **{t: version(t) for t in TOOLS}},
@@ -178,10 +186,12 @@ def build(sha: dict[str, str], out: Path = OUT) -> dict:
                        "output": f"float32 [N, {encoder.TOKEN_DIM}]: x (768), then 10 slots "
                                  "x 256 (branch 2: 2 slots, 3: 3, 5: 5)"},
             "sentences": {"file": "sentences/model.json",
-                          "inputs": {"rows": "float32 [B, T, 512]",
-                                     "h1": f"float32 [B, T, {encoder.X_DIM}]",
-                                     "mask": "float32 [B, T]"},
-                          "output": "float32 [B, 512], L2-normalised"},
+                          "inputs": {"rows": "float32 [B, 1, T, 512]",
+                                     **{f"h1_{n}": "float32 [B, 1, T, 256]"
+                                        for n, _ in encoder.BRANCHES},
+                                     "weight": "float32 [B, 1, T, 1]: mask / sqrt(n)",
+                                     "root": "float32 [B, 1]: sqrt(n)"},
+                          "output": "float32 [B, 512], to be L2-normalised"},
         },
         "branches": [{"width": n, "left": left} for n, left in encoder.BRANCHES],
         "files": listed_files(out),
@@ -189,7 +199,7 @@ def build(sha: dict[str, str], out: Path = OUT) -> dict:
     tmp_manifest = out / "manifest.json.tmp"
     tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp_manifest, out / "manifest.json")
-    print(f"[build_encoder] done: model_id {mid} in {out.relative_to(ROOT)}", flush=True)
+    print(f"[build_encoder] done: model_id {mid} in {out}", flush=True)
     return manifest
 
 

@@ -10,8 +10,9 @@ id alone, so it is a per-token function the runtime can remember:
 3. `first_layer` (numpy here, the same loop in webui/worker/encoder.js): sums
    the neighbours' slot contributions into each position and forms the first
    residual block's output h1 = x + relu(sum) for a padded batch.
-4. `sentences` graph: rows [B, T, 512], h1 [B, T, 768], mask [B, T] -> the second
-   convolutions, features, pooling and head -> unit vectors [B, 512].
+4. `sentences` graph: rows, h1 per branch, pooling weights (sentence_inputs) ->
+   the second convolutions, features, pooling and head -> [B, 512], which
+   unit_rows scales to length 1.
 
 `Network` runs 1-4 on id rows. ml/ENCODER.md walks through the architecture.
 """
@@ -19,7 +20,7 @@ id alone, so it is a per-token function the runtime can remember:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,17 @@ def load_source(folder: Path | None = None) -> Source:
     return Source(table, {k: v.astype(np.float32) for k, v in dense.items()}, eps)
 
 
+class HeldDense(dict):
+    """Dense weights (load_source's names) whose graph weights the runtime holds
+    as hold(weight) does, e.g. quantised and dequantised the way the converter
+    ships them; graph_weights applies it to each weight it makes."""
+
+    def __init__(self, dense: Mapping[str, np.ndarray],
+                 hold: Callable[[np.ndarray], np.ndarray]) -> None:
+        super().__init__(dense)
+        self.hold = hold
+
+
 def _layer_norm(tf, x, gamma, beta, eps: float):
     mean = tf.reduce_mean(x, axis=-1, keepdims=True)
     centred = x - mean
@@ -150,8 +162,7 @@ def _layer_norm(tf, x, gamma, beta, eps: float):
 
 def graph_weights(dense: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The source weights rearranged as the two graphs use them."""
-    w = {k: dense[k] for k in ("proj_W", "proj_b", "ln1_g", "ln1_b", "ln2_g", "ln2_b",
-                               "cnn_W", "cnn_b", "d0", "d2")}
+    w = {k: dense[k] for k in ("proj_W", "proj_b", "ln1_g", "ln1_b", "d0", "d2")}
     for n, left in BRANCHES:
         # The source flattens each window slot-major: rows s*256..s*256+255 of
         # w1_n act on slot s. Side by side, one product gives every slot's share.
@@ -167,6 +178,16 @@ def graph_weights(dense: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     # matrix, which TF.js's wasm backend rejects.
     w["p1d1"] = np.concatenate([dense["p1"], dense["d1"]])
     w["p3d3"] = np.concatenate([dense["p3"], dense["d3"]])
+    # Pooling: with f = c * r * g + b (LayerNorm), u_t = mask_t / sqrt(n) and
+    # sum_t u_t = sqrt(n),
+    #   sum_t u_t f_t @ W_o + sqrt(n) * b_o = [sum_t u_t c_t r_t, sqrt(n)] @ pool
+    # with pool = [g * W_o ; b @ W_o + b_o].
+    w_o = dense["cnn_W"].astype(np.float64)
+    gained = dense["ln2_g"].astype(np.float64)[:, None] * w_o
+    offset = dense["ln2_b"].astype(np.float64) @ w_o + dense["cnn_b"]
+    w["pool"] = np.concatenate([gained, offset[None]]).astype(np.float32)
+    if isinstance(dense, HeldDense):
+        return {k: dense.hold(v) for k, v in w.items()}
     return w
 
 
@@ -187,41 +208,42 @@ def build(dense: Mapping[str, np.ndarray], eps: float):
             x = tf.nn.bias_add(tf.matmul(rows, w["proj_W"]), w["proj_b"])
             x = _layer_norm(tf, x, w["ln1_g"], w["ln1_b"], eps)
             parts = [x]
-            for i, (n, _) in enumerate(BRANCHES):
-                branch = x[:, i * CNN_DIM:(i + 1) * CNN_DIM]
+            # One split node rather than a slice per branch: TF.js pays per node.
+            for branch, (n, _) in zip(tf.split(x, len(BRANCHES), axis=1), BRANCHES, strict=True):
                 parts.append(tf.nn.bias_add(tf.matmul(branch, w[f"slots_{n}"]),
                                             w[f"slots_b_{n}"]))
             return tf.identity(tf.concat(parts, axis=1), name="features")
 
+        # Everything the caller can compute cheaply comes in ready-made, so the
+        # graph runs few nodes (each costs TF.js tens of microseconds): the rows
+        # in the conv layout [B, 1, T, C], h1 already split per branch, each
+        # token's pooling weight mask / sqrt(n) and each row's sqrt(n).
         @tf.function(input_signature=[
-            tf.TensorSpec([None, None, EMB_DIM], tf.float32, name="rows"),
-            tf.TensorSpec([None, None, X_DIM], tf.float32, name="h1"),
-            tf.TensorSpec([None, None], tf.float32, name="mask"),
+            tf.TensorSpec([None, 1, None, EMB_DIM], tf.float32, name="rows"),
+            *[tf.TensorSpec([None, 1, None, CNN_DIM], tf.float32, name=f"h1_{n}")
+              for n, _ in BRANCHES],
+            tf.TensorSpec([None, 1, None, 1], tf.float32, name="weight"),
+            tf.TensorSpec([None, 1], tf.float32, name="root"),
         ])
-        def sentences(self, rows, h1, mask):
+        def sentences(self, rows, h1_2, h1_3, h1_5, weight, root):
             w = self.w
-            # Per token everything stays in the conv layout NHWC with H = 1,
-            # [B, 1, T, C]: no dynamic reshapes. h1 is zero at padding already.
-            h1 = tf.expand_dims(h1, 1)
-            mask4 = tf.expand_dims(tf.expand_dims(mask, 1), -1)
-            feats = [tf.expand_dims(rows, 1)]
-            for i, (n, _) in enumerate(BRANCHES):
-                h = h1[..., i * CNN_DIM:(i + 1) * CNN_DIM]
+            feats = [rows]
+            for h, (n, _) in zip((h1_2, h1_3, h1_5), BRANCHES, strict=True):
                 conv = tf.nn.conv2d(h, w[f"w2_{n}"], strides=1, padding="SAME")
                 feats.append(h + tf.nn.relu(tf.nn.bias_add(conv, w[f"b2_{n}"])))
-            f = _layer_norm(tf, tf.concat(feats, axis=-1), w["ln2_g"], w["ln2_b"], eps) * mask4
-            # The output projection is linear, so summing over tokens first turns a
-            # [B*T, 1280] x [1280, 512] product into a [B, 1280] one.
-            total = tf.reduce_sum(f, axis=[1, 2])
-            count = tf.reduce_sum(mask, axis=1, keepdims=True)
-            pooled = tf.matmul(total, w["cnn_W"]) * tf.math.rsqrt(count) \
-                + tf.sqrt(count) * w["cnn_b"]
+            f = tf.concat(feats, axis=-1)
+            # LayerNorm, pooling and the output projection in one: the gain and
+            # offset are folded into the projection (pool_W, pool_b), so per
+            # token only the centred features times rsqrt(var) * weight remain.
+            centred = f - tf.reduce_mean(f, axis=-1, keepdims=True)
+            var = tf.reduce_mean(tf.square(centred), axis=-1, keepdims=True)
+            total = tf.reduce_sum(centred * (tf.math.rsqrt(var + eps) * weight), axis=[1, 2])
+            pooled = tf.matmul(tf.concat([total, root], axis=1), w["pool"])
             y0 = tf.nn.relu(tf.matmul(pooled, w["d0"]))
             y1 = tf.nn.relu(tf.matmul(tf.concat([pooled, y0], axis=1), w["p1d1"]))
             y2 = tf.nn.relu(tf.matmul(y1, w["d2"]))
-            z = tf.tanh(tf.matmul(tf.concat([y1, y2], axis=1), w["p3d3"]))
-            norm2 = tf.reduce_sum(tf.square(z), axis=1, keepdims=True)
-            return tf.identity(z * tf.math.rsqrt(tf.maximum(norm2, eps)), name="vectors")
+            # Not normalised here: the caller L2-normalises (vectors()).
+            return tf.tanh(tf.matmul(tf.concat([y1, y2], axis=1), w["p3d3"]), name="vectors")
 
     return Graphs()
 
@@ -255,6 +277,24 @@ def first_layer(id_rows: Sequence[Sequence[int]], features: Mapping[int, np.ndar
     return h1
 
 
+def sentence_inputs(rows: np.ndarray, h1: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    """The sentences graph's inputs from padded rows [B, T, 512], h1 [B, T, 768] and
+    mask [B, T], as encoder.js makes them."""
+    root = np.sqrt(mask.sum(axis=1, keepdims=True, dtype=np.float64))
+    inputs = {"rows": rows[:, None]}
+    for i, (n, _) in enumerate(BRANCHES):
+        inputs[f"h1_{n}"] = np.ascontiguousarray(h1[:, None, :, i * CNN_DIM:(i + 1) * CNN_DIM])
+    inputs["weight"] = (mask / root).astype(np.float32)[:, None, :, None]
+    inputs["root"] = root.astype(np.float32)
+    return inputs
+
+
+def unit_rows(z: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1, in float64 and rounded once (as encoder.js)."""
+    z = z.astype(np.float64)
+    return (z / np.linalg.norm(z, axis=1, keepdims=True)).astype(np.float32)
+
+
 class Network:
     """Vectors for id rows through the two graphs, as the webview computes them."""
 
@@ -271,4 +311,5 @@ class Network:
         """Unit vectors [B, 512] for one padded batch of id rows."""
         features = self.token_features([i for r in id_rows for i in r])
         rows, mask = self.table.batch(id_rows)
-        return self.graphs.sentences(rows, first_layer(id_rows, features), mask).numpy()
+        inputs = sentence_inputs(rows, first_layer(id_rows, features), mask)
+        return unit_rows(self.graphs.sentences(**inputs).numpy())

@@ -6,6 +6,8 @@
 
 const DIM = 512;
 const CNN = 256;
+// ml/build_encoder.py LAYOUT: the graphs' inputs and outputs this file feeds.
+const LAYOUT = 2;
 const BOS = 1;
 const EOS = 2;
 // Token rows per forward pass and rows per batch: enough to amortise the
@@ -61,6 +63,14 @@ function buckets(rows) {
   return batches;
 }
 
+/** v / |v| as a new Float32Array, computed in double precision (ml/encoder.py unit_rows). */
+function unit(v) {
+  let norm = 0;
+  for (let k = 0; k < v.length; k++) norm += v[k] * v[k];
+  norm = Math.sqrt(norm);
+  return Float32Array.from(v, (x) => x / norm);
+}
+
 class Encoder {
   constructor(tf, graphs, manifest, codes) {
     this.tf = tf;
@@ -74,10 +84,6 @@ class Encoder {
     this.chunks = manifest.table.chunks;
     this.rowCount = manifest.table.rows;
     this.xDim = CNN * this.branches.length;
-    // The token features' window slots in order: slot s of branch (width, left)
-    // feeds position t from the token at t + s - left, into that branch's channels.
-    this.slots = this.branches.flatMap(({ width, left }, branch) =>
-      Array.from({ length: width }, (_, s) => ({ shift: s - left, channel: branch * CNN })));
     // Token features by id, least recently used first (a Map keeps insertion order).
     this.memo = new Map();
   }
@@ -127,42 +133,53 @@ class Encoder {
   }
 
   /**
-   * The sentences graph's inputs for padded id rows: table rows [B, T, 512],
-   * first-layer output h1 [B, T, 768] and mask [B, T]; zeros past each end.
+   * The sentences graph's inputs for padded id rows (ml/encoder.py
+   * sentence_inputs): table rows [B, 1, T, 512], the first layer's output h1 per
+   * branch [B, 1, T, 256] (zeros past each end), each token's pooling weight
+   * mask / sqrt(n) [B, 1, T, 1] and each row's sqrt(n) [B, 1].
    * As ml/encoder.py first_layer: position t of branch (width, left) sums slot
    * s of the token at t + s - left, in slot order, then h1 = x + relu(sum).
    */
   inputs(idRows) {
     const width = Math.max(...idRows.map((r) => r.length));
+    const B = idRows.length;
     const X = this.xDim;
-    const rows = new Float32Array(idRows.length * width * DIM);
-    const h1 = new Float32Array(idRows.length * width * X);
-    const mask = new Float32Array(idRows.length * width);
-    const sum = new Float32Array(width * X);
-    const slots = this.slots;
-    for (let b = 0; b < idRows.length; b++) {
+    const rows = new Float32Array(B * width * DIM);
+    const h1 = this.branches.map(() => new Float32Array(B * width * CNN));
+    const weight = new Float32Array(B * width);
+    const root = new Float32Array(B);
+    const sum = new Float32Array(width * CNN);
+    for (let b = 0; b < B; b++) {
       const ids = idRows[b];
       const n = ids.length;
       const feats = Array.from(ids, (id) => this.memo.get(id));
-      sum.fill(0);
-      for (let p = 0; p < slots.length; p++) {
-        const { shift, channel } = slots[p];
-        const from = X + p * CNN;
-        for (let t = Math.max(0, -shift); t < Math.min(n, n - shift); t++) {
-          const src = feats[t + shift];
-          const dst = t * X + channel;
-          for (let k = 0; k < CNN; k++) sum[dst + k] += src[from + k];
+      let from = X;
+      this.branches.forEach(({ width: slots, left }, branch) => {
+        sum.fill(0);
+        for (let s = 0; s < slots; s++, from += CNN) {
+          const shift = s - left;
+          for (let t = Math.max(0, -shift); t < Math.min(n, n - shift); t++) {
+            const src = feats[t + shift];
+            const dst = t * CNN;
+            for (let k = 0; k < CNN; k++) sum[dst + k] += src[from + k];
+          }
         }
-      }
+        const out = h1[branch];
+        const channel = branch * CNN;
+        for (let t = 0; t < n; t++) {
+          const x = feats[t];
+          const at = (b * width + t) * CNN;
+          for (let k = 0; k < CNN; k++) out[at + k] = x[channel + k] + Math.max(sum[t * CNN + k], 0);
+        }
+      });
+      const share = 1 / Math.sqrt(n);
       for (let t = 0; t < n; t++) {
-        const x = feats[t];
-        const at = (b * width + t) * X;
-        for (let k = 0; k < X; k++) h1[at + k] = x[k] + Math.max(sum[t * X + k], 0);
         this.tableRow(ids[t], rows, (b * width + t) * DIM);
-        mask[b * width + t] = 1;
+        weight[b * width + t] = share;
       }
+      root[b] = Math.sqrt(n);
     }
-    return { rows, h1, mask, width };
+    return { rows, h1, weight, root, width };
   }
 
   /** One unit vector per id row (rows of at most maxTokens), in order. */
@@ -172,16 +189,20 @@ class Encoder {
     for (const batch of buckets(idRows)) {
       const batchRows = batch.map((i) => idRows[i]);
       await this.remember(batchRows);
-      const { rows, h1, mask, width } = this.inputs(batchRows);
+      const { rows, h1, weight, root, width } = this.inputs(batchRows);
+      const B = batch.length;
       const inputs = {
-        rows: tf.tensor3d(rows, [batch.length, width, DIM]),
-        h1: tf.tensor3d(h1, [batch.length, width, this.xDim]),
-        mask: tf.tensor2d(mask, [batch.length, width]),
+        rows: tf.tensor4d(rows, [B, 1, width, DIM]),
+        weight: tf.tensor4d(weight, [B, 1, width, 1]),
+        root: tf.tensor2d(root, [B, 1]),
       };
+      this.branches.forEach(({ width: n }, i) => {
+        inputs[`h1_${n}`] = tf.tensor4d(h1[i], [B, 1, width, CNN]);
+      });
       const result = this.graphs.sentences.execute(inputs);
-      const data = await result.data();
+      const data = result.dataSync();
       tf.dispose([...Object.values(inputs), result]);
-      batch.forEach((i, b) => { out[i] = data.slice(b * DIM, (b + 1) * DIM); });
+      batch.forEach((i, b) => { out[i] = unit(data.subarray(b * DIM, (b + 1) * DIM)); });
       this.forgetOldest();
     }
     return out;
@@ -206,12 +227,7 @@ class Encoder {
       const sum = sums[owner[r]];
       for (let k = 0; k < DIM; k++) sum[k] += v[k];
     });
-    return sums.map((sum) => {
-      let norm = 0;
-      for (let k = 0; k < DIM; k++) norm += sum[k] * sum[k];
-      norm = Math.sqrt(norm);
-      return Float32Array.from(sum, (x) => x / norm);
-    });
+    return sums.map(unit);
   }
 }
 
@@ -229,6 +245,10 @@ export async function loadEncoder(tf, folderUrl) {
   const folder = new URL(folderUrl, self.location.href);
   folder.pathname = folder.pathname.replace(/\/?$/, "/");
   const manifest = await (await fetchOk(new URL("manifest.json", folder))).json();
+  if (manifest.layout !== LAYOUT) {
+    throw new Error(`${folder.href}: model layout ${manifest.layout}, expected ${LAYOUT}: `
+      + "rebuild it with python -m ml.build_encoder");
+  }
   const [tokens, sentences, table] = await Promise.all([
     tf.loadGraphModel(new URL(manifest.graphs.tokens.file, folder).href),
     tf.loadGraphModel(new URL(manifest.graphs.sentences.file, folder).href),
