@@ -509,7 +509,8 @@ class Store:
             # read, and writes are tried again (storage_problem) until they work.
             reader = _open_read_only(db_path) if problem.code in WRITE_PROBLEMS else None
             if reader is None:
-                raise StoreError(problem.code, f"cannot open {db_path}: {exc}") from exc
+                said = problem.message if problem.code in WRITE_PROBLEMS else exc
+                raise StoreError(problem.code, f"cannot open {db_path}: {said}") from exc
             log.warning("opened %s for reading only: %s", db_path, exc)
             conn, self._problem = reader, problem
         self._conn: sqlite3.Connection | None = conn
