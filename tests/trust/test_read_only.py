@@ -3,16 +3,16 @@ that stays says why nothing can be saved, what is typed stays in the window, the
 database file is not touched, and once the folder may be written again the typing
 is saved without retyping. Closing the window meanwhile keeps it open.
 
-The folder and its files are made read-only with chmod. Root ignores file modes
-(CAP_DAC_OVERRIDE), so the app runs as root without that capability (and without
-CAP_FOWNER, which would let it change the modes back): `setpriv --bounding-set`
-drops both before the app starts. It stays uid 0 so that it can still read the
-Python installation under /root.
+The folder and its files are made read-only with chmod. Root writes whatever the
+modes say (CAP_DAC_OVERRIDE), so the app runs as root without that capability:
+`setpriv --bounding-set=-dac_override` drops it before the app starts. It stays uid
+0 so that it can still read the Python installation under /root (mode 0700).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import time
@@ -35,7 +35,8 @@ from tests.trust.unsaved import (
     type_at_end_of_body,
 )
 
-WITHOUT_OVERRIDES = ["setpriv", "--bounding-set=-dac_override,-fowner"]
+# Not root: the file modes bite as they are.
+WITHOUT_OVERRIDES = ["setpriv", "--bounding-set=-dac_override"] if os.geteuid() == 0 else []
 READ_ONLY = banner_up_js("read_only")
 
 
