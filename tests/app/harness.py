@@ -44,9 +44,13 @@ class AppProcess:
         extra_env: dict[str, str] | None = None,
         wrapper: list[str] | None = None,
         ready_js: str = READY_JS,
+        command: list[str] | None = None,
+        environ: dict[str, str] | None = None,
     ) -> None:
         """`wrapper`: a command that runs the app, e.g. setpriv with fewer privileges.
-        `ready_js`: what start() waits for (the start screen has no notes to be ready)."""
+        `ready_js`: what start() waits for (the start screen has no notes to be ready).
+        `command`: the app to run (the packaged one); default: `python -m desktop` here.
+        `environ`: the environment it starts from instead of this process's."""
         self._own_dir = Path(tempfile.mkdtemp(prefix="margin-app-"))
         self.data_dir = Path(data_dir) if data_dir is not None else self._own_dir / "data"
         self.log_path = self._own_dir / "output.log"
@@ -56,6 +60,8 @@ class AppProcess:
         self._extra_env = extra_env or {}
         self._wrapper = wrapper or []
         self._ready_js = ready_js
+        self._command = command
+        self._environ = environ
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: socket.socket | None = None
         self._reader: Any = None
@@ -68,7 +74,7 @@ class AppProcess:
 
     def start(self, timeout: float = 30.0) -> AppProcess:
         env = {
-            **os.environ,
+            **(os.environ if self._environ is None else self._environ),
             "MARGIN_TEST_CONTROL": str(self._socket_path),
             # A link the app opens goes to `true`, never to a real browser on the machine.
             "BROWSER": "true",
@@ -79,11 +85,12 @@ class AppProcess:
             env["QT_QPA_PLATFORM"] = "offscreen"
         elif not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
             raise AppError("offscreen=False needs a display: run under xvfb-run -a")
+        command = self._command or [sys.executable, "-m", "desktop"]
         self.started_at = time.monotonic()
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
-                [*self._wrapper, sys.executable, "-m", "desktop", "--data-dir", str(self.data_dir)],
-                cwd=ROOT,
+                [*self._wrapper, *command, "--data-dir", str(self.data_dir)],
+                cwd=ROOT if self._command is None else self._own_dir,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
