@@ -1,8 +1,11 @@
 // The sentence encoder after tokenization: token ids -> rows of the uint8 token
 // table, dequantised for just these ids -> per-token features (tokens graph,
-// remembered) -> first layer (here) -> sentences graph -> unit vectors.
+// remembered) -> first layer (here) -> sentences graph -> unit vectors. The
+// graphs run as TF.js ops (encoder_graphs.js).
 // Mirrors ml/encoder.py (TokenTable, first_layer, Network) and ml/tokenize.py
 // (chunking); the model folder is what ml/build_encoder.py writes.
+
+import { encoderGraphs } from "./encoder_graphs.js";
 
 const DIM = 512;
 const CNN = 256;
@@ -98,7 +101,7 @@ class Encoder {
   }
 
   /** Makes sure every id of idRows has its token features in the memo. */
-  async remember(idRows) {
+  remember(idRows) {
     const missing = new Set();
     for (const ids of idRows) {
       for (const id of ids) {
@@ -117,8 +120,8 @@ class Encoder {
       const rows = new Float32Array(part.length * DIM);
       part.forEach((id, i) => this.tableRow(id, rows, i * DIM));
       const input = this.tf.tensor2d(rows, [part.length, DIM]);
-      const output = this.graphs.tokens.execute(input);
-      const data = await output.data();
+      const output = this.graphs.tokens(input);
+      const data = output.dataSync();
       this.tf.dispose([input, output]);
       const size = data.length / part.length;
       part.forEach((id, i) => this.memo.set(id, data.slice(i * size, (i + 1) * size)));
@@ -188,7 +191,7 @@ class Encoder {
     const out = new Array(idRows.length);
     for (const batch of buckets(idRows)) {
       const batchRows = batch.map((i) => idRows[i]);
-      await this.remember(batchRows);
+      this.remember(batchRows);
       const { rows, h1, weight, root, width } = this.inputs(batchRows);
       const B = batch.length;
       const inputs = {
@@ -199,7 +202,7 @@ class Encoder {
       this.branches.forEach(({ width: n }, i) => {
         inputs[`h1_${n}`] = tf.tensor4d(h1[i], [B, 1, width, CNN]);
       });
-      const result = this.graphs.sentences.execute(inputs);
+      const result = this.graphs.sentences(inputs);
       const data = result.dataSync();
       tf.dispose([...Object.values(inputs), result]);
       batch.forEach((i, b) => { out[i] = unit(data.subarray(b * DIM, (b + 1) * DIM)); });
@@ -258,7 +261,7 @@ export async function loadEncoder(tf, folderUrl) {
   if (codes.length !== manifest.table.rows * manifest.table.dim) {
     throw new Error(`${manifest.table.file}: ${codes.length} bytes, manifest says otherwise`);
   }
-  const encoder = new Encoder(tf, { tokens, sentences }, manifest, codes);
+  const encoder = new Encoder(tf, encoderGraphs(tf, { tokens, sentences }), manifest, codes);
   // The first run allocates and, on webgl, compiles; do it now, not on a keystroke.
   await encoder.embedRows([Int32Array.of(BOS, EOS)]);
   return encoder;
