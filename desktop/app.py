@@ -270,6 +270,7 @@ class _Session:
     ) -> None:
         import webview
 
+        from desktop import webui_server
         from desktop.start_problem import StartApi
 
         self._webview = webview
@@ -293,7 +294,7 @@ class _Session:
             js_api = StartApi(problem, backups, self._restored)
         self._window = webview.create_window(
             about.title(),
-            url=str(paths.webui_dir() / "index.html"),
+            url=webui_server.app(paths.webui_dir()),
             js_api=js_api,
             width=1200,
             height=780,
@@ -319,11 +320,11 @@ class _Session:
             lambda *_: threading.Thread(target=self.close, name="sigterm", daemon=True).start(),
         )
         try:
-            # http_server: webui/ comes from pywebview's own server on 127.0.0.1.
+            # webui/ comes from pywebview's server on 127.0.0.1, which runs the window's
+            # app (desktop/webui_server.py).
             self._webview.start(
                 self._after_start,
                 gui=_GUI,
-                http_server=True,
                 private_mode=True,
                 icon=_icon(),
             )

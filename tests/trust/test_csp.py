@@ -9,14 +9,16 @@ the page and it. The server must see no request at all.
 from __future__ import annotations
 
 import threading
+import urllib.request
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from desktop import paths
+from desktop import paths, webui_server
 from tests.app.harness import AppProcess
+from tests.app.indexing import MODEL_READY_JS
 
 INDEX = paths.webui_dir() / "index.html"
 EXPECTED = {
@@ -58,6 +60,13 @@ class Head(HTMLParser):
         self.comments.append(data)
 
 
+def keywords_only(directives: dict[str, list[str]]) -> None:
+    for name, sources in directives.items():
+        for source in sources:
+            # Keywords only: no scheme (https:, data:, blob:), host or wildcard.
+            assert source.startswith("'") and source.endswith("'"), f"{name} {source}"
+
+
 def parse(policy: str) -> dict[str, list[str]]:
     directives = {}
     for part in policy.split(";"):
@@ -78,10 +87,7 @@ def head() -> Head:
 def test_the_policy_names_only_the_app_itself(head: Head) -> None:
     directives = parse(head.policy)
     assert directives == EXPECTED
-    for name, sources in directives.items():
-        for source in sources:
-            # Keywords only: no scheme (https:, data:, blob:), host or wildcard.
-            assert source.startswith("'") and source.endswith("'"), f"{name} {source}"
+    keywords_only(directives)
     # Each relaxation is explained where it is made.
     explained = " ".join(head.comments)
     for source in {s for sources in directives.values() for s in sources} - {"'self'", "'none'"}:
@@ -142,6 +148,23 @@ def elsewhere() -> Iterator[Elsewhere]:
 @pytest.fixture(scope="module")
 def app(module_app_factory) -> AppProcess:
     return module_app_factory()
+
+
+def test_the_model_worker_runs_under_its_own_policy(app: AppProcess) -> None:
+    """A worker's policy comes with its script (the page's <meta> does not reach it)."""
+    worker = app.eval("new URL('worker/worker.js', location.href).href")
+    with urllib.request.urlopen(worker, timeout=10) as response:
+        policy = response.headers["Content-Security-Policy"]
+    assert policy == webui_server.WORKER_POLICY
+    assert parse(policy) == {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-eval'"],  # TF.js: desktop/webui_server.py says why
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+    keywords_only(parse(policy))
+    # TF.js, its WebAssembly and the models load under it.
+    app.wait_for(MODEL_READY_JS, timeout=90)
 
 
 def test_the_window_runs_the_policy_of_index_html(app: AppProcess, head: Head) -> None:
