@@ -636,10 +636,17 @@ class Store:
             try:
                 before = {row[0] for row in conn.execute("SELECT id FROM notes")}
                 reader = sqlite3.connect(source.as_uri() + "?mode=ro", uri=True)
+                # In WAL mode SQLite cannot take on the page size the copy brings.
+                resize = (reader.execute("PRAGMA page_size").fetchone()
+                          != conn.execute("PRAGMA page_size").fetchone())
                 try:
+                    if resize:
+                        conn.execute("PRAGMA journal_mode = DELETE")
                     reader.backup(conn)
                 finally:
                     reader.close()
+                    if resize:
+                        conn.execute("PRAGMA journal_mode = WAL")
                 migrations.migrate(conn)
                 after = {row[0] for row in conn.execute("SELECT id FROM notes")}
             except migrations.SchemaTooNew as exc:

@@ -375,3 +375,20 @@ def test_margin_restore_sets_an_unreadable_database_aside(data: Path):
     [aside] = data.glob("margin-set-aside-*.sqlite3")
     assert file_state(aside) == before
     assert titles_in(db) == ["Readable"]
+
+
+def test_a_file_with_another_page_size_restores_into_the_open_store(
+    store: Store, backups: Backups, tmp_path: Path
+):
+    other = tmp_path / "older.sqlite3"
+    with closing(sqlite3.connect(other)) as conn:
+        conn.execute("PRAGMA page_size = 4096")
+        conn.execute("VACUUM")
+    make_notes(other, ["From a smaller page size"])
+    backups.take()
+    store.replace_with(other)
+    assert [n["title"] for n in store.list_notes()] == ["From a smaller page size"]
+    store.create_note(title="Written after")
+    with closing(sqlite3.connect(backups.database)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
