@@ -297,7 +297,7 @@ class AutoBackups:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        while not self._stopped.is_set():
+        while True:
             try:
                 self._backups.take("auto")
                 self._backups.auto_problem = None
@@ -307,7 +307,8 @@ class AutoBackups:
             except Exception:
                 self._backups.auto_problem = "The automatic backup failed. Details are in the log."
                 log.exception("automatic backup failed")
-            self._stopped.wait(self._interval_s)
+            if self._stopped.wait(self._interval_s):
+                return
 
 
 def _checked_source(source: Path) -> int:

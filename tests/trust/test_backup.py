@@ -212,6 +212,14 @@ def test_automatic_backups_at_start_and_then_on_a_timer(store: Store, backups: B
     assert len(list(backups.folder.iterdir())) == count, "backups went on after stop()"
 
 
+def test_a_failed_automatic_backup_is_kept_for_the_view_to_show(data: Path, backups: Backups):
+    auto = AutoBackups(backups, interval_s=60)
+    auto.start()  # no database to back up
+    auto.stop()
+    assert backups.auto_problem is not None
+    assert backups.auto_problem.startswith("There is no notes database")
+
+
 # ---------------------------------------------------------------- restoring
 
 
@@ -385,7 +393,6 @@ def test_a_file_with_another_page_size_restores_into_the_open_store(
         conn.execute("PRAGMA page_size = 4096")
         conn.execute("VACUUM")
     make_notes(other, ["From a smaller page size"])
-    backups.take()
     store.replace_with(other)
     assert [n["title"] for n in store.list_notes()] == ["From a smaller page size"]
     store.create_note(title="Written after")
