@@ -42,6 +42,13 @@ def check_sizes(title: str, body: str) -> None:
         )
 
 
+def name_text(name: str) -> str:
+    """A file or folder name as text that can be stored and shown. Bytes of the name
+    that are not UTF-8 (which Python keeps as lone surrogates) are written as \\xNN,
+    so no two names become one."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def utf8_text(data: bytes) -> str:
     """The bytes as text (a leading byte-order mark dropped); Unreadable if not UTF-8."""
     try:

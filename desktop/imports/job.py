@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from desktop.imports import Unreadable, enex, margin_json, markdown
+from desktop.imports import Unreadable, enex, margin_json, markdown, name_text
 from desktop.store import ImportEntry, ImportFailure, Store, StoreError, now_ms
 
 log = logging.getLogger(__name__)
@@ -265,13 +265,13 @@ def _failure(item: str, reason: str) -> ImportEntry:
 def _sources(path: Path) -> tuple[list[_Source], int]:
     """What the path holds, in import order, and how many other files a folder holds."""
     if not path.is_dir():
-        return [_source(path, path.name)], 0
+        return [_source(path, name_text(path.name))], 0
     sources: list[_Source] = []
     others = 0
     for file in _walk(path):
         name = file.name.lower()
         if name.endswith(markdown.SUFFIXES) or name.endswith(enex.SUFFIX):
-            sources.append(_source(file, file.relative_to(path).as_posix()))
+            sources.append(_source(file, name_text(file.relative_to(path).as_posix())))
         else:
             others += 1
     return sources, others
@@ -295,7 +295,7 @@ def _source(path: Path, item: str) -> _Source:
         except Unreadable as e:
             return _Source("json", path, item, 1, problem=e.reason)
         return _Source("json", path, item, len(entries), entries=entries)
-    raise Unreadable(f"{path.name} is not something Margin imports ({SUPPORTED})")
+    raise Unreadable(f"{name_text(path.name)} is not something Margin imports ({SUPPORTED})")
 
 
 def _walk(root: Path) -> list[Path]:

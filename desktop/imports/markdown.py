@@ -27,6 +27,7 @@ from desktop.imports import (
     check_sizes,
     front_matter,
     megabytes,
+    name_text,
     tag_name,
     utf8_text,
 )
@@ -70,7 +71,7 @@ def read(path: Path, root: Path | None, now: int) -> ImportedNote:
     if not exported:
         tags += [_tag(name, "user", now) for name in inline_tags(body)]
         if root is not None:
-            folder = path.parent.relative_to(root).as_posix()
+            folder = name_text(path.parent.relative_to(root).as_posix())
             if folder != ".":
                 tags.append(_tag(unicodedata.normalize("NFC", folder), "user", now))
     updated = _take_time(meta, "updated")
@@ -124,7 +125,7 @@ def _take_title(meta: dict[Any, Any], path: Path) -> str:
         meta.pop("title", None)
     if _is_plain(value):
         return str(value)
-    return unicodedata.normalize("NFC", path.stem)
+    return unicodedata.normalize("NFC", name_text(path.stem))
 
 
 def _take_tags(
