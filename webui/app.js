@@ -865,6 +865,7 @@ $("delete-note").addEventListener("click", () => deleteCurrent().catch(report));
 $("copy-markdown").addEventListener("click", () => copyMarkdown().catch(report));
 $("open-transfer").addEventListener("click", () => importDialog.open());
 $("open-backups").addEventListener("click", () => backupsDialog.open().catch(report));
+$("open-about").addEventListener("click", () => aboutDialog.open());
 
 // ---------------------------------------------------------------- never navigate
 
@@ -901,7 +902,6 @@ async function start() {
   // A notes database that cannot be opened: the start screen instead of the notes.
   if (await showStartProblem(document)) return;
   await Promise.all([refreshList(), refreshTags()]);
-$("open-about").addEventListener("click", () => aboutDialog.open());
   if (state.notes.length > 0) await openNote(state.notes[0].id);
   else renderList();
   document.body.dataset.ready = "true";

@@ -2,6 +2,7 @@
 // its models, each with its licence, its makers and a link; and where the licence
 // texts are on this computer. The facts come from Python (desktop/about.py), which
 // reads them from the installed packages and the model files themselves.
+// A native modal <dialog>: Escape closes it and focus goes back where it was.
 import { call } from "../bridge.js";
 import { el } from "./dom.js";
 
@@ -24,47 +25,24 @@ function part(item) {
 export class AboutDialog {
   /** handlers.onError(error): a failure to show in the status bar. */
   constructor(doc, handlers) {
-    const $ = (id) => doc.getElementById(id);
-    this.doc = doc;
     this.handlers = handlers;
-    this.root = $("about-panel");
-    this.body = $("about-body");
-    this.closeButton = $("about-close");
-    this.returnFocus = null;
-
-    this.closeButton.addEventListener("click", () => this.close());
-    doc.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && this.isOpen) {
-        event.preventDefault();
-        event.stopPropagation();
-        this.close();
-      }
-    });
+    this.root = doc.getElementById("about-panel");
+    this.body = doc.getElementById("about-body");
+    doc.getElementById("about-close").addEventListener("click", () => this.root.close());
+    // Outside the dialog's box, a click lands on the <dialog> itself (its backdrop).
     this.root.addEventListener("click", (event) => {
-      if (event.target === this.root) this.close(); // the backdrop
+      if (event.target === this.root) this.root.close();
     });
-  }
-
-  get isOpen() {
-    return !this.root.hidden;
   }
 
   async open() {
-    if (!this.isOpen) this.returnFocus = this.doc.activeElement;
-    this.root.hidden = false;
-    this.closeButton.focus();
+    if (!this.root.open) this.root.showModal();
     try {
       this.render(await call("about"));
     } catch (error) {
-      this.close();
+      this.root.close();
       this.handlers.onError(error);
     }
-  }
-
-  close() {
-    this.root.hidden = true;
-    this.returnFocus?.focus?.();
-    this.returnFocus = null;
   }
 
   render(facts) {
