@@ -91,7 +91,7 @@ const indexer = new Indexer(api, embedQueue, {
       learner.check().catch(reportUnlessModelDown);
     }
   },
-  onEmbedded: (jobs, vectors, lane) => suggester.vectorsEmbedded(jobs, vectors, lane),
+  onEmbedded: (jobs, vectors, tags) => suggester.vectorsEmbedded(jobs, vectors, tags),
   onStored: (ids) => vectorsStored(ids),
   onError: reportUnlessModelDown,
 });

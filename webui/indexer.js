@@ -3,6 +3,10 @@
 // model, an import, an app closed mid-way) are caught up in the background in
 // small batches. Each batch is stored as soon as it is done, so closing the app
 // loses nothing and the next start goes on where this one stopped.
+//
+// The worker tags what it embeds in the same trip (saved notes through the queue's
+// SAVED lane, background batches here), so that suggestions follow the vectors
+// without reading them back from Python (webui/tagSuggester.js).
 import { BACKGROUND, SAVED } from "./embedQueue.js";
 
 // Background batches are sized to take about this long in the worker, so that a
@@ -36,10 +40,14 @@ const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 export class Indexer {
   /**
    * handlers.onProgress(run | null): run is {done, total, capped, startedAt} while
-   * catching up, null when it ends. handlers.onEmbedded(jobs, vectors, lane): vectors
-   * were made for jobs [{id, text, hash}] (before they are stored), so others can
-   * use them without embedding again. handlers.onStored(ids): these notes' vectors
-   * changed. handlers.onError(error): storing failed in a way worth showing.
+   * catching up, null when it ends. handlers.onEmbedded(jobs, vectors, tags, lane):
+   * vectors were made for jobs [{id, text, hash}] (before they are stored), and
+   * tags[i] is what the taggers said of vectors[i] ({tagger, outputs}); the promise
+   * it returns (their suggestions kept) is awaited before the next batch, and for a
+   * saved note before its vector is stored, so that storing does not compete with
+   * showing its suggestions. handlers.onStored(ids): these
+   * notes' vectors changed. handlers.onError(error): storing failed in a way worth
+   * showing.
    */
   constructor(api, queue, handlers) {
     this.api = api;
@@ -137,8 +145,9 @@ export class Indexer {
 
   /** Embeds and stores jobs; resolves to "stored", "stale" or "failed" for each. */
   async #embedAndStore(jobs, lane) {
-    const vectors = await this.queue.embed(jobs.map((job) => job.text), lane);
-    this.handlers.onEmbedded(jobs, vectors, lane);
+    const { vectors, tags } = await this.#embedTagged(jobs.map((job) => job.text), lane);
+    const used = this.handlers.onEmbedded(jobs, vectors, tags, lane);
+    if (lane === SAVED) await used;
     // One call and one transaction for the whole batch. "stale": the note changed
     // while it was embedded, its new text comes next; a note deleted meanwhile
     // needs no vector.
@@ -153,6 +162,24 @@ export class Indexer {
     for (const outcome of outcomes) this.counts[outcome] += 1;
     const stored = jobs.filter((_, i) => outcomes[i] === "stored").map((job) => job.id);
     if (stored.length > 0) this.handlers.onStored(stored);
+    // A batch's suggestions are kept before the next batch, and before the catch-up
+    // that follows the run looks for notes without them.
+    await used;
     return outcomes;
+  }
+
+  /** {vectors, tags}: the texts' vectors, and the taggers' {tagger, outputs} for each. */
+  async #embedTagged(texts, lane) {
+    if (lane !== BACKGROUND) {
+      const vectors = await this.queue.embed(texts, lane);
+      return { vectors, tags: vectors.map((vector) => this.queue.tagsOf(vector)) };
+    }
+    // Background batches are tagged here, not by the queue (it tags its SAVED lane
+    // only); they are counted as the queue counts the texts of its lanes.
+    return this.queue.run(BACKGROUND, async (model) => {
+      this.queue.counts.background += texts.length;
+      const { vectors, tagger, outputs } = await model.embedTagged(texts);
+      return { vectors, tags: outputs.map((output) => ({ tagger, outputs: output })) };
+    });
   }
 }

@@ -8,12 +8,14 @@
 // opened shows what Python kept; if that is stale (older text, other taggers)
 // Python hands over the note's vector and it is tagged again (lane SUGGEST).
 //
-// Every note: a catch-up run, like the indexer's, tags the vectors of notes whose
-// kept outputs are missing or stale, a batch at a time in lane BACKGROUND_TAGS
-// (after all embedding), with its progress in the status bar. It runs when the
-// model is ready, after each indexing run (imported notes, say), and whenever the
-// taggers change (a newly trained personal head).
-import { BACKGROUND, BACKGROUND_TAGS, SUGGEST } from "./embedQueue.js";
+// Every note: the indexer's background batches are tagged as they are embedded
+// (webui/indexer.js), and their outputs are kept at once. A catch-up run tags
+// the vectors of the notes still without current outputs (vectors made before
+// the taggers were ready, or under taggers since replaced), a batch at a time
+// in lane BACKGROUND_TAGS (after all embedding), with its progress in the status
+// bar. It runs when the model is ready, after each indexing run, and whenever
+// the taggers change (a newly trained personal head).
+import { BACKGROUND_TAGS, SUGGEST } from "./embedQueue.js";
 
 // Notes per background call: their vectors are about 170 KB of base64 on the
 // bridge, and tagging them takes the worker a few milliseconds.
@@ -84,15 +86,13 @@ export class TagSuggester {
     }
   }
 
-  /** The indexer made these vectors (for jobs [{id, hash}]) in `lane`. */
-  vectorsEmbedded(jobs, vectors, lane) {
-    if (this.tagger === null) return;
-    // Saved notes are tagged now; of the background's, only the note on screen
-    // (the catch-up run that follows the indexer's does the others).
-    const picked = jobs.map((job, i) => i)
-      .filter((i) => lane !== BACKGROUND || jobs[i].id === this.noteId);
-    if (picked.length === 0) return;
-    this.#tagAndKeep(picked.map((i) => jobs[i]), picked.map((i) => vectors[i]), SUGGEST)
+  /** The indexer made these vectors for jobs [{id, hash}], and the worker tagged them
+   * ({tagger, outputs} each); resolves once they are kept and the open note's shown.
+   * Kept even before useTagger() named the taggers: outputs carry their taggers'
+   * name, and the catch-up redoes those of taggers replaced since. */
+  vectorsEmbedded(jobs, vectors, tags) {
+    // One worker trip made them all, under one name of its taggers.
+    return this.#keep(jobs, vectors, tags[0].tagger, tags.map((tagged) => tagged.outputs))
       .catch((error) => this.#failed(error));
   }
 
@@ -146,14 +146,15 @@ export class TagSuggester {
     }
   }
 
-  /** Tags vectors of jobs [{id, hash}] (unless the saved lane did), keeps the outputs,
-   * and shows the open note's. */
+  /** Tags vectors of jobs [{id, hash}] in `lane`, keeps the outputs, and shows the
+   * open note's. */
   async #tagAndKeep(jobs, vectors, lane) {
-    const known = vectors.map((vector) => this.queue.tagsOf(vector));
-    const saved = known.every((tags) => tags && tags.tagger === known[0].tagger);
-    const { tagger, outputs } = saved
-      ? { tagger: known[0].tagger, outputs: known.map((tags) => tags.outputs) }
-      : await this.queue.run(lane, (model) => model.tag(vectors));
+    const { tagger, outputs } = await this.queue.run(lane, (model) => model.tag(vectors));
+    await this.#keep(jobs, vectors, tagger, outputs);
+  }
+
+  /** Keeps the taggers' outputs for jobs [{id, hash}] and shows the open note's. */
+  async #keep(jobs, vectors, tagger, outputs) {
     this.counts.tagged += vectors.length;
     const open = jobs.findIndex((job) => job.id === this.noteId);
     const others = jobs
