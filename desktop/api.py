@@ -18,6 +18,7 @@ import inspect
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from desktop import links, personal, validate
@@ -25,7 +26,7 @@ from desktop.about import facts as about_facts
 from desktop.backup import Backups
 from desktop.exports import margin_json as json_export
 from desktop.exports import markdown as markdown_export
-from desktop.imports.job import ImportRun
+from desktop.imports.job import ImportRun, unfinished
 from desktop.search import Search
 from desktop.store import Store, StoreError
 from desktop.suggest import Suggester
@@ -378,6 +379,48 @@ class Api:
             return None
         self._import.cancel()
         return self._import.progress()
+
+    @_bridge
+    def unfinished_imports(self):
+        """Imports that stopped before their end (the window closed or the app was
+        killed mid-import, or the user cancelled), for the page to offer to resume or
+        discard: desktop/imports/job.py unfinished. The running one is left out."""
+        with self._import_lock:
+            running = None if self._import is None or self._import.finished else self._import.job
+        return unfinished(self._store, running)
+
+    @_bridge
+    def resume_import(self, job: Any):
+        """Resumes an unfinished import where it stopped; returns its first progress."""
+        with self._import_lock:
+            if self._import is not None and not self._import.finished:
+                return _error("busy", "An import is already running.")
+            offer = self._unfinished_import(job)
+            if offer["missing"]:
+                return _error(
+                    "not_found", f"{offer['path']} is no longer there, so the import cannot go on."
+                )
+            self._import = ImportRun(self._store, Path(offer["path"]), job=offer["job"])
+            self._import.start()
+            return self._import.progress()
+
+    @_bridge
+    def discard_import(self, job: Any):
+        """Stops offering an unfinished import; the notes it brought in stay."""
+        with self._import_lock:
+            if self._import is not None and not self._import.finished:
+                return _error("busy", "An import is running. Discard once it is done.")
+            self._store.discard_import(self._unfinished_import(job)["job"])
+            return {"discarded": job}
+
+    def _unfinished_import(self, job: Any) -> dict[str, Any]:
+        # bool is an int subclass: true must not pass for job 1.
+        if isinstance(job, bool) or not isinstance(job, int):
+            raise StoreError("invalid", "An import job is named by a whole number.")
+        for offer in unfinished(self._store):
+            if offer["job"] == job:
+                return offer
+        raise StoreError("not_found", "That import is not waiting to be resumed.")
 
     @_bridge
     def export_notes(self, format: Any, folder: Any):

@@ -161,6 +161,19 @@ class ImportFailure(TypedDict):
     reason: str
 
 
+class UnfinishedImport(TypedDict):
+    """An import job that never finished: cut short ("running" with nothing running
+    it, after a crash or a closed window) or "cancelled"; `done` counts its items."""
+
+    id: int
+    source: str
+    format: str
+    state: Literal["running", "cancelled"]
+    started: int
+    done: int
+    imported: int
+
+
 class ImportTally(TypedDict):
     imported: int
     duplicates: int
@@ -1400,20 +1413,7 @@ class Store:
                 (source, format),
             ).fetchone()
             if row is not None and row[1] != "done":
-                job_id = row[0]
-                conn.execute(
-                    "UPDATE import_jobs SET state = 'running', finished = NULL WHERE id = ?",
-                    (job_id,),
-                )
-                done = [
-                    item
-                    for (item,) in conn.execute(
-                        "SELECT item FROM import_items WHERE job_id = ?", (job_id,)
-                    )
-                ]
-                return {
-                    "id": job_id, "source": source, "format": format, "resumed": True, "done": done
-                }
+                return _resumed_import(conn, row[0], source, format)
             job_id = conn.execute(
                 "INSERT INTO import_jobs (source, format, state, started)"
                 " VALUES (?, ?, 'running', ?)",
@@ -1466,6 +1466,48 @@ class Store:
                 )
                 outcomes.append(outcome)
         return outcomes
+
+    def resume_import(self, job_id: int) -> ImportJob:
+        """Unfinished import job `job_id` again, with the items it has done."""
+        job_id = _checked_id(job_id)
+        with self._transaction(write=True) as conn:
+            row = conn.execute(
+                "SELECT source, format FROM import_jobs WHERE id = ? AND state != 'done'",
+                (job_id,),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no unfinished import job {job_id}")
+            return _resumed_import(conn, job_id, row[0], row[1])
+
+    def unfinished_imports(self) -> list[UnfinishedImport]:
+        """Import jobs that never finished, newest first."""
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT j.id, j.source, j.format, j.state, j.started, count(i.item),"
+                " coalesce(sum(i.outcome = 'imported'), 0)"
+                " FROM import_jobs AS j LEFT JOIN import_items AS i ON i.job_id = j.id"
+                " WHERE j.state != 'done' GROUP BY j.id ORDER BY j.id DESC"
+            ).fetchall()
+        return [
+            {
+                "id": row[0], "source": row[1], "format": row[2], "state": row[3],
+                "started": row[4], "done": row[5], "imported": row[6],
+            }
+            for row in rows
+        ]
+
+    def discard_import(self, job_id: int) -> None:
+        """Forgets unfinished import job `job_id` and its record of items (the notes it
+        brought in stay): it is offered no more, and importing its source again starts
+        a new job, which skips those notes as duplicates by content hash."""
+        job_id = _checked_id(job_id)
+        with self._transaction(write=True) as conn:
+            # import_items go with it (ON DELETE CASCADE).
+            gone = conn.execute(
+                "DELETE FROM import_jobs WHERE id = ? AND state != 'done'", (job_id,)
+            ).rowcount
+            if not gone:
+                raise NotFound(f"no unfinished import job {job_id}")
 
     def finish_import(self, job_id: int, state: Literal["cancelled", "done"]) -> None:
         """Marks the job cancelled (a later import of its source resumes it) or done."""
@@ -1836,6 +1878,17 @@ def _checked_import(note: ImportedNote) -> ImportedNote:
         ),
         "feedback": feedback,
     }
+
+
+def _resumed_import(conn: sqlite3.Connection, job_id: int, source: str, format: str) -> ImportJob:
+    conn.execute(
+        "UPDATE import_jobs SET state = 'running', finished = NULL WHERE id = ?", (job_id,)
+    )
+    done = [
+        item
+        for (item,) in conn.execute("SELECT item FROM import_items WHERE job_id = ?", (job_id,))
+    ]
+    return {"id": job_id, "source": source, "format": format, "resumed": True, "done": done}
 
 
 def _insert_imported(conn: sqlite3.Connection, note: ImportedNote) -> int:

@@ -4,14 +4,16 @@
     run.start()              # on a thread of its own; or run.run() to wait
     run.progress()           # counts, rate, time left, failures (any thread)
     run.cancel()             # stops after the entry being read; done work stays
+    unfinished(store)        # imports cut short or cancelled, to offer at start
+    ImportRun(store, path, job=offer["job"])  # resumes that one
 
 A folder is imported with its Markdown files (and any .enex files in it); a file
 by its kind (.md/.markdown/.txt, .enex, Margin's .json). Every file or entry is an
 item, named by its path relative to the folder ("notes.enex#3" for the third note
 of an .enex file). Items are stored in batches, each in one transaction with the
 job's record of them (store.record_import), so an import that was cancelled or
-cut short resumes where it stopped: importing the same path again skips the
-items it recorded. Notes whose content a live note already has are skipped and
+cut short resumes where it stopped: resuming its job (or importing the same path
+again) skips the items it recorded. Notes whose content a live note already has are skipped and
 counted as duplicates; items that cannot be read are counted and listed with
 their reason, and never stop the others.
 """
@@ -53,9 +55,13 @@ class _Source:
 
 
 class ImportRun:
-    def __init__(self, store: Store, path: Path, *, batch: int = BATCH) -> None:
+    def __init__(
+        self, store: Store, path: Path, *, batch: int = BATCH, job: int | None = None
+    ) -> None:
+        """`job`: an unfinished job of `path` (Store.unfinished_imports) to resume."""
         self._store = store
         self._path = path
+        self._resume = job
         self._batch_size = batch
         self._cancel = threading.Event()
         self._lock = threading.Lock()
@@ -91,6 +97,12 @@ class ImportRun:
     @property
     def finished(self) -> bool:
         return self._state in ("done", "cancelled", "failed")
+
+    @property
+    def job(self) -> int | None:
+        """The job's id once it is known (after scanning), or the one being resumed."""
+        with self._lock:
+            return self._job_id if self._job_id is not None else self._resume
 
     def progress(self) -> dict[str, Any]:
         """Where the run is: plain data for the page and the command line."""
@@ -141,7 +153,10 @@ class ImportRun:
             raise Unreadable(f"{path} does not exist")
         sources, others = _sources(path)
         kind = "folder" if path.is_dir() else sources[0].kind
-        job = self._store.begin_import(str(path.resolve()), kind)
+        if self._resume is None:
+            job = self._store.begin_import(str(path.resolve()), kind)
+        else:
+            job = self._store.resume_import(self._resume)
         tally = self._store.import_tally(job["id"])
         with self._lock:
             self._job_id = job["id"]
@@ -245,6 +260,40 @@ class ImportRun:
             self._error = error
             self._current = ""
             self._finished = time.monotonic()
+
+
+def unfinished(store: Store, running: int | None = None) -> list[dict[str, Any]]:
+    """Imports that stopped before their end, newest first, as the page offers them:
+    {"job", "path", "state": "stopped" (the app was closed or killed mid-import, or
+    the run failed) or "cancelled" (by the user), "done" and "imported" (items and
+    notes so far), "total" (items the path holds now; None if it cannot be read),
+    "missing": whether the path is gone}. `running`: the job of the import running
+    now, left out."""
+    offers = []
+    for job in store.unfinished_imports():
+        if job["id"] == running:
+            continue
+        path = Path(job["source"])
+        missing = not path.exists()
+        total = None if missing else _total(path)
+        offers.append({
+            "job": job["id"],
+            "path": job["source"],
+            "state": "cancelled" if job["state"] == "cancelled" else "stopped",
+            "done": job["done"],
+            "imported": job["imported"],
+            "total": None if total is None else max(total, job["done"]),
+            "missing": missing,
+        })
+    return offers
+
+
+def _total(path: Path) -> int | None:
+    try:
+        sources, _ = _sources(path)
+    except (Unreadable, OSError):
+        return None
+    return sum(source.count for source in sources)
 
 
 def _as_note(raw: Any) -> Any:
