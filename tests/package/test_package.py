@@ -149,6 +149,18 @@ def test_the_moved_copy_is_what_runs(app: AppProcess, moved: Path) -> None:
     assert qt["version"] and qt["licence"] == "LGPL-3.0"
 
 
+def test_about_shows_the_version_and_the_credits(app: AppProcess) -> None:
+    app.eval("document.getElementById('open-about').click(), true")
+    version = f"Margin {importlib.metadata.version('margin')}"
+    app.wait_for(f"document.getElementById('about-version')?.textContent === '{version}'")
+    shown = app.eval(
+        "[...document.querySelectorAll('#about-models .about-licence')].map(e => e.textContent)"
+    )
+    assert shown == ["Apache-2.0", "CC BY 3.0", "CC BY-SA 4.0"]
+    app.press("Escape")
+    app.wait_for("!document.getElementById('about-panel').open")
+
+
 def test_a_trip_is_tagged_travel_and_found_by_meaning(app: AppProcess) -> None:
     app.wait_for(MODEL_READY_JS, timeout=60)
     new_note_by_keyboard(app, *OTHER)
