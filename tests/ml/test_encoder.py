@@ -177,6 +177,16 @@ def test_a_second_build_is_a_quick_no_op() -> None:
     assert {f: f.stat().st_mtime_ns for f in build_encoder.OUT.rglob("*")} == before
 
 
+def test_a_folder_of_another_layout_is_rebuilt(tmp_path) -> None:
+    """The graphs' layout is not part of the model id, but a folder of an older
+    layout is not current: the set-up rebuilds it."""
+    mid = model_id()
+    for layout, current in ((build_encoder.LAYOUT - 1, False), (build_encoder.LAYOUT, True)):
+        manifest = {"model_id": mid, "layout": layout, "files": {}}
+        (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+        assert build_encoder.is_current(mid, tmp_path) is current
+
+
 def test_a_changed_setting_changes_the_model_id(monkeypatch) -> None:
     sha = encoder.check_source()
     built = build_encoder.model_id(sha)

@@ -7,6 +7,7 @@ notes (the chunking policy).
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -163,6 +164,27 @@ def test_long_note_matches_python(page: tuple[Page, dict]) -> None:
     assert len(tokenize.chunk(tokenize.encode(note))) >= 3
     js = np.array(page[0].evaluate(EMBED, [note, "short"]), np.float32)
     assert cosines(js, embed([note, "short"])).min() >= MIN_COSINE
+
+
+OLD_LAYOUT = """async () => {
+  const { loadEncoder } = await import("/worker/encoder.js");
+  try { await loadEncoder(tf, "/models/use/"); return "loaded"; }
+  catch (e) { return e.message; }
+}"""
+
+
+def test_a_model_folder_of_another_layout_is_refused(page: tuple[Page, dict]) -> None:
+    """encoder.js feeds the graphs as the manifest's layout says; an older build
+    is refused with what to do, not run with the wrong inputs."""
+    manifest = json.loads((WEBUI / "models" / "use" / "manifest.json").read_text())
+    other = page[0].context.browser.new_page()
+    other.route("**/models/use/manifest.json", lambda route: route.fulfill(
+        json={**manifest, "layout": manifest["layout"] - 1}))
+    other.goto(page[0].url)
+    other.add_script_tag(url="/vendor/tf.min.js")
+    refused = other.evaluate(OLD_LAYOUT)
+    other.close()
+    assert "python -m ml.build_encoder" in refused
 
 
 CPU_IDS = """async (rows) => {
