@@ -897,6 +897,8 @@ window.marginBeforeClose = async () => {
 // (tests and scripts drive these; people use the dialog).
 window.marginImport = (path) => importDialog.start(path);
 window.marginExport = (format, folder) => importDialog.exportTo(format, folder);
+// Asks again which imports stopped before their end, offers them, and gives them.
+window.marginUnfinishedImports = () => importDialog.offerUnfinished();
 
 async function start() {
   // A notes database that cannot be opened: the start screen instead of the notes.
@@ -909,6 +911,8 @@ async function start() {
   if (restored) status.showMessage(restored);
   // A data folder that could only be opened for reading says so before anything is typed.
   call("storage_problem").then((problem) => problem && writesFail(problem)).catch(report);
+  // An import cut short by a crash or a closed window is offered to resume or discard.
+  importDialog.offerUnfinished().catch(report);
   // After the notes show: the model loads in its worker while they are in use.
   startModel();
 }

@@ -68,7 +68,7 @@ class ImportRun:
         self._thread: threading.Thread | None = None
         self._state: State = "scanning"
         self._error: str | None = None
-        self._job_id: int | None = None
+        self._job_id = job
         self._total = 0
         self._done = 0
         self._resumed = 0
@@ -100,9 +100,9 @@ class ImportRun:
 
     @property
     def job(self) -> int | None:
-        """The job's id once it is known (after scanning), or the one being resumed."""
+        """The job's id: the one being resumed, or once scanning has found the path's."""
         with self._lock:
-            return self._job_id if self._job_id is not None else self._resume
+            return self._job_id
 
     def progress(self) -> dict[str, Any]:
         """Where the run is: plain data for the page and the command line."""
@@ -263,7 +263,8 @@ class ImportRun:
 
 
 def unfinished(store: Store, running: int | None = None) -> list[dict[str, Any]]:
-    """Imports that stopped before their end, newest first, as the page offers them:
+    """Imports that stopped before their end as the page offers them, those cut short
+    first (the user did not choose to stop them), newest first among each:
     {"job", "path", "state": "stopped" (the app was closed or killed mid-import, or
     the run failed) or "cancelled" (by the user), "done" and "imported" (items and
     notes so far), "total" (items the path holds now; None if it cannot be read),
@@ -285,6 +286,7 @@ def unfinished(store: Store, running: int | None = None) -> list[dict[str, Any]]
             "total": None if total is None else max(total, job["done"]),
             "missing": missing,
         })
+    offers.sort(key=lambda offer: offer["state"] == "cancelled")
     return offers
 
 

@@ -4,6 +4,12 @@
 // imported and why. The import itself runs on a Python thread
 // (desktop/imports/job.py); this view asks for its progress a few times a
 // second. Export: pick a folder, get Markdown files or one JSON file there.
+//
+// An import that stopped before its end is offered to resume or discard. One cut
+// short (the window closed or the app was killed mid-import) gets a banner across
+// the window at start, since nobody chose to stop it; one the user cancelled is
+// offered only inside this dialog, since they chose to stop it and a banner at each
+// start would nag. Either way the dialog lists them when it opens.
 import { call } from "../bridge.js";
 import { el } from "./dom.js";
 
@@ -36,6 +42,13 @@ export class ImportDialog {
     this.choices = [$("import-folder"), $("import-file")];
     this.progress = null;
     this.polling = false;
+    this.unfinished = []; // desktop/imports/job.py unfinished()
+    this.banner = el("div", {
+      id: "import-notice", className: "import-notice", role: "status", hidden: true,
+    });
+    doc.body.prepend(this.banner);
+    this.offers = el("div", { id: "import-offers", className: "import-offers", hidden: true });
+    this.root.querySelector(".transfer-actions").before(this.offers);
     this.returnFocus = null;
 
     $("import-folder").addEventListener("click", () => this.#choose("import-folder"));
@@ -67,6 +80,14 @@ export class ImportDialog {
     this.root.hidden = false;
     this.#render();
     (this.progress && !this.#finished() ? this.cancelButton : this.choices[0]).focus();
+    this.offerUnfinished().catch((error) => this.handlers.onError(error));
+  }
+
+  /** Asks which imports stopped before their end, and offers them. */
+  async offerUnfinished() {
+    this.unfinished = await call("unfinished_imports");
+    this.#renderOffers();
+    return this.unfinished;
   }
 
   close() {
@@ -78,8 +99,32 @@ export class ImportDialog {
 
   /** Starts importing `path` (what the file dialog gave, or a test's path). */
   async start(path) {
+    return this.#follow(call("start_import", path));
+  }
+
+  /** Resumes unfinished import `job` where it stopped, in the open dialog. */
+  async resume(job) {
+    const progress = await this.#follow(call("resume_import", job));
+    this.open();
+    return progress;
+  }
+
+  /** Stops offering unfinished import `job`; the notes it brought in stay. */
+  async discard(job) {
+    const offer = this.unfinished.find((o) => o.job === job);
+    await call("discard_import", job);
+    this.unfinished = this.unfinished.filter((o) => o.job !== job);
+    this.#renderOffers();
+    if (offer) {
+      this.handlers.onMessage(
+        `Discarded the import of ${offer.path}; the ${count(offer.imported, "note")} it brought in stay.`);
+    }
+  }
+
+  async #follow(started) {
     this.exportResult.textContent = "";
-    this.progress = await call("start_import", path);
+    this.progress = await started;
+    this.unfinished = this.unfinished.filter((o) => o.job !== this.progress.job);
     this.#render();
     if (this.isOpen) this.cancelButton.focus();
     this.#poll();
@@ -134,6 +179,7 @@ export class ImportDialog {
         this.handlers.onProgress(this.progress);
       }
       this.handlers.onFinished(this.progress);
+      await this.offerUnfinished();
     } catch (error) {
       this.handlers.onError(error);
     } finally {
@@ -153,6 +199,7 @@ export class ImportDialog {
     this.cancelButton.hidden = !running;
     this.run.hidden = p === null;
     this.statusButton.hidden = !running || this.isOpen;
+    this.#renderOffers();
     if (p === null) return;
     this.bar.max = Math.max(p.total, 1);
     this.bar.value = p.done;
@@ -161,6 +208,33 @@ export class ImportDialog {
     this.statusButton.textContent = `Importing: ${p.done.toLocaleString()} of ${p.total.toLocaleString()}`;
     this.summary.hidden = running;
     if (!running) this.#renderFailures(p);
+  }
+
+  #renderOffers() {
+    // While an import runs, none can be resumed or discarded.
+    const shown = this.progress !== null && !this.#finished() ? [] : this.unfinished;
+    const stopped = shown.filter((offer) => offer.state === "stopped");
+    this.banner.replaceChildren(...stopped.map((offer) => this.#offer(offer)));
+    this.banner.hidden = stopped.length === 0;
+    this.offers.replaceChildren(...shown.map((offer) => this.#offer(offer)));
+    this.offers.hidden = shown.length === 0;
+  }
+
+  #offer(offer) {
+    const onError = (error) => {
+      this.handlers.onError(error);
+      this.offerUnfinished().catch(() => {});
+    };
+    const resume = offer.missing ? null : el("button", { type: "button", className: "offer-resume" },
+      "Resume");
+    const discard = el("button", {
+      type: "button", className: "quiet offer-discard",
+      title: "Stop offering this import. The notes it brought in stay.",
+    }, "Discard");
+    resume?.addEventListener("click", () => this.resume(offer.job).catch(onError));
+    discard.addEventListener("click", () => this.discard(offer.job).catch(onError));
+    return el("div", { className: "import-offer", dataset: { job: offer.job, state: offer.state } },
+      el("span", { className: "import-offer-text", text: offerText(offer) }), resume, discard);
   }
 
   #renderFailures(p) {
@@ -188,6 +262,18 @@ function timeLeft(seconds) {
   return `about ${Math.round(seconds / 60)} min left`;
 }
 
+function offerText(offer) {
+  let at = `at ${offer.done.toLocaleString()} of ${count(offer.total, "note")}`;
+  if (offer.total === null) at = `after ${count(offer.done, "note")}`;
+  if (offer.done === 0) at = "before any note came in";
+  const what = offer.state === "cancelled"
+    ? `You cancelled an import of ${offer.path} ${at}.`
+    : `An import of ${offer.path} stopped ${at}.`;
+  if (!offer.missing) return what;
+  return `${what} It cannot be resumed: ${offer.path} is no longer there.`
+    + ` Discarding it keeps the ${count(offer.imported, "note")} it brought in.`;
+}
+
 function endText(p) {
   if (p.state === "failed" && p.imported + p.failed + p.duplicates === 0) {
     return `Could not import: ${p.problem}`;
@@ -198,6 +284,6 @@ function endText(p) {
   if (p.failed) parts.push(`${count(p.failed, "file or note", "files or notes")} could not be imported`);
   if (p.others) parts.push(`${count(p.others, "other file")} left alone`);
   const head = { cancelled: "Cancelled. ", failed: `Stopped: ${p.problem} ` }[p.state] ?? "";
-  const tail = p.state === "cancelled" ? " Import the same path again to go on." : "";
+  const tail = p.state === "cancelled" ? " It stays offered here, to resume or discard." : "";
   return `${head}${parts.join(" · ")}.${tail}`;
 }
