@@ -425,6 +425,7 @@ def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
         "create_note",
         "delete_note",
         "delete_notes",
+        "discard_import",
         "embedding_backlog",
         "export_notes",
         "get_note",
@@ -449,6 +450,7 @@ def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
         "remove_tag",
         "rename_tag",
         "restore_backup",
+        "resume_import",
         "save_note",
         "search",
         "start_import",
@@ -460,6 +462,7 @@ def test_the_page_sees_only_the_bridge_methods(app: AppProcess) -> None:
         "tag_notes",
         "undo_delete",
         "undo_delete_notes",
+        "unfinished_imports",
         "untag_notes",
     ]
 
