@@ -263,9 +263,9 @@ function timeLeft(seconds) {
 }
 
 function offerText(offer) {
-  let at = `at ${offer.done.toLocaleString()} of ${count(offer.total, "note")}`;
-  if (offer.total === null) at = `after ${count(offer.done, "note")}`;
-  if (offer.done === 0) at = "before any note came in";
+  let at = "before any note came in";
+  if (offer.done > 0 && offer.total === null) at = `after ${count(offer.done, "note")}`;
+  else if (offer.done > 0) at = `at ${offer.done.toLocaleString()} of ${count(offer.total, "note")}`;
   const what = offer.state === "cancelled"
     ? `You cancelled an import of ${offer.path} ${at}.`
     : `An import of ${offer.path} stopped ${at}.`;
