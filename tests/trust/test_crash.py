@@ -12,8 +12,9 @@ the window with real key events. After each kill:
 - the import's record matches the notes stored, and it never lost what its
   progress had already reported;
 - the app starts again on the same data dir (the single-instance lock is the
-  kernel's, gone with the process) and the import resumes, ending with all 5,000
-  notes exactly once and the folder's copies skipped by content hash.
+  kernel's, gone with the process), offers the import in a notice that says where
+  it stopped, and the import resumes through it, ending with all 5,000 notes
+  exactly once and the folder's copies skipped by content hash.
 
 The moments come from a seeded generator: MARGIN_CRASH_SEED=<n> replays a run's
 plan (the seed is in every failure message).
@@ -66,6 +67,7 @@ WORDS = [
     *("the", "a", "of", "and", "to", "in", "is", "it", "that", "for"),
 ]
 TITLE_JS = "document.getElementById('title')"
+NOTICE_JS = "document.getElementById('import-notice')"
 NEW_NOTE_SHOWN_JS = (
     f"!document.getElementById('editor').hidden && document.activeElement === {TITLE_JS}"
     f" && {TITLE_JS}.value === ''"
@@ -119,6 +121,18 @@ def start_import(app: AppProcess, vault: Path) -> None:
     app.call_async(f"window.marginImport({json.dumps(str(vault))})")
 
 
+def resume_from_notice(app: AppProcess, vault: Path, stopped_at: int, total: int) -> None:
+    """Resumes the import through the notice the app shows at start after a kill,
+    which must say where the import stopped."""
+    shown = app.wait_for(f"!{NOTICE_JS}.hidden && {NOTICE_JS}.textContent")
+    said = f"An import of {vault.resolve()} stopped at {stopped_at:,} of {total:,} notes."
+    if shown != said + "ResumeDiscard":
+        fail(f"after a kill the notice said {shown!r}, not {said!r}")
+    app.eval(f"{NOTICE_JS}.querySelector('.offer-resume').click()")
+    # The progress shows once the app has taken the job up again.
+    app.wait_for("!document.getElementById('import-run').hidden")
+
+
 def check_import(
     db: Path, files: dict[str, tuple[str, str]], reported: int, kill: str
 ) -> int:
@@ -154,14 +168,18 @@ def check_import(
 
 
 def kill_during_import(
-    data: Path, vault: Path, until: int, rng: random.Random
+    data: Path, vault: Path, until: int, rng: random.Random, stopped_at: int, total: int
 ) -> dict[str, Any]:
-    """Starts the app, resumes the import, and kills the app once `until` items are
-    done (plus up to BATCH_SECONDS); returns the last progress seen before the kill."""
+    """Starts the app, starts the import (or resumes it through the notice, after a
+    kill at `stopped_at` items), and kills the app once `until` items are done (plus
+    up to BATCH_SECONDS); returns the last progress seen before the kill."""
     app = AppProcess(data)
     try:
         app.start()
-        start_import(app, vault)
+        if stopped_at:
+            resume_from_notice(app, vault, stopped_at, total)
+        else:
+            start_import(app, vault)
         progress: dict[str, Any] = {}
         while True:
             progress = app.call("import_progress") or {}
@@ -186,16 +204,16 @@ def test_kills_during_a_5000_note_import_lose_nothing_and_it_resumes(tmp_path: P
     stored = before = checked = 0
     for number, point in enumerate(points, start=1):
         kill = f"import kill {number} (after {point} items)"
-        progress = kill_during_import(data, vault, point, rng)
+        progress = kill_during_import(data, vault, point, rng, before, total)
         db = checked_copy(data, tmp_path / "after", f"import-{number}")
         now = check_import(db, files, progress.get("imported", 0), kill)
         if now < stored:
             fail(f"{kill}: {stored} notes were stored before, {now} now")
         stored, before, checked = now, len(import_items(db)), checked + now
 
-    # Started once more, the same folder resumes and completes.
+    # Started once more, the import resumes through the notice and completes.
     with AppProcess(data) as app:
-        start_import(app, vault)
+        resume_from_notice(app, vault, before, total)
         deadline = time.monotonic() + 120
         while (progress := app.call("import_progress"))["state"] not in ("done", "failed"):
             if time.monotonic() > deadline:
