@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 RUN = "§RUN§"  # where an input's effect goes
@@ -251,13 +253,35 @@ LONG = [h for h in HOSTILE if len(h.text) > 400]
 
 # ---------------------------------------------------------------- what the page may hold
 
-# Every element the page builds: index.html's own and the views' (el(...) calls).
-APP_TAGS = frozenset({
-    "html", "head", "meta", "title", "link", "script", "body", "div", "nav", "button", "kbd",
-    "h2", "h3", "ul", "li", "section", "input", "span", "main", "p", "article", "label",
-    "datalist", "option", "textarea", "footer", "progress", "select", "time", "mark",
-    "strong",
-})
+WEBUI = Path(__file__).resolve().parents[2] / "webui"
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = {"html", "head", "body"}
+        self.scripts: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.seen.add(tag)
+        if tag == "script":
+            self.scripts.append(dict(attrs).get("src"))
+
+
+def _page() -> tuple[frozenset[str], list[str | None]]:
+    """Every element the page builds: index.html's own and those its scripts make
+    with el("tag", ...) (webui/views/dom.js); anything else came from note text.
+    And index.html's scripts, the only ones the page may hold."""
+    parser = _Tags()
+    parser.feed((WEBUI / "index.html").read_text(encoding="utf-8"))
+    made = set()
+    for script in WEBUI.glob("**/*.js"):
+        if "vendor" not in script.parts:
+            made |= set(re.findall(r'\bel\(\s*"([a-z0-9]+)"', script.read_text("utf-8")))
+    return frozenset(parser.seen | made), parser.scripts
+
+
+APP_TAGS, APP_SCRIPTS = _page()
 
 HOOKS_JS = """(() => {
   window.__dialogs = [];
@@ -282,13 +306,16 @@ EFFECTS_JS = """(() => {
       const name = attr.name.toLowerCase();
       if (name.startsWith("on") || ["srcdoc", "style", "formaction", "action", "xlink:href",
           "background", "data", "poster"].includes(name)) odd.push(node.localName + " " + name);
-      if (["href", "src"].includes(name) && !["link", "script"].includes(node.localName)) {
+      // The About dialog links to the licences of what ships inside (views/about.js).
+      const about = node.localName === "a" && node.closest("#about-panel");
+      if (["href", "src"].includes(name) && !["link", "script"].includes(node.localName)
+          && !about) {
         odd.push(node.localName + " " + name);
       }
     }
   }
-  const scripts = [...document.scripts].map((s) => s.getAttribute("src"));
-  if (scripts.join() !== "app.js") odd.push("scripts " + scripts.join());
+  const scripts = JSON.stringify([...document.scripts].map((s) => s.getAttribute("src")));
+  if (scripts !== JSON.stringify(APP_SCRIPTS)) odd.push("scripts " + scripts);
   return {
     pwned: window.__pwned ?? null,
     dialogs: window.__dialogs,
@@ -297,7 +324,9 @@ EFFECTS_JS = """(() => {
     hidden: getComputedStyle(document.body).display === "none"
       || getComputedStyle(document.body).visibility === "hidden",
   };
-})()""".replace("APP_TAGS", json.dumps(sorted(APP_TAGS)))
+})()""".replace("APP_TAGS", json.dumps(sorted(APP_TAGS))).replace(
+    "APP_SCRIPTS", json.dumps(APP_SCRIPTS)
+)
 
 NOTHING_RAN = {"pwned": None, "dialogs": [], "violations": [], "odd": [], "hidden": False}
 
@@ -316,16 +345,16 @@ def spy_env(record: Path) -> dict[str, str]:
 
 
 def spied(record: Path) -> list[dict]:
-    """What the spy wrote: {"call": method} per bridge call, {"dialog"...}, {"browser"...}."""
+    """What the spy wrote: {"call": method, "args"} per bridge call, {"browser": url}."""
     if not record.exists():
         return []
     return [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
 
 
 def hostile_calls(record: Path) -> list[dict]:
-    """Bridge calls, dialogs and browser launches that only running input would make."""
+    """Bridge calls and browser launches that only running input would make."""
     return [
         entry for entry in spied(record)
         if entry.get("call") in ("delete_note", "delete_notes", "choose_path", "open_source")
-        or "dialog" in entry or "browser" in entry
+        or "browser" in entry
     ]

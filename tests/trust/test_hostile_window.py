@@ -4,10 +4,11 @@ a search query, and is then looked at wherever the window shows it: the note lis
 the editor, the tag chips and sidebar, the tag filter's count, search results with
 their highlights, related notes, suggestions, the toast and the status bar.
 
-Nothing may run: no `__pwned` global, no dialog (hooked in the page, and in Qt by
-the spy), no bridge call that only running input would make (counted in the app's
-own Python by the spy), no CSP violation, and no element or attribute that note
-text could have brought in. Text must show as the same text the store holds.
+Nothing may run: no `__pwned` global, no dialog (hooked in the page; one that got
+past the hook to Qt would stop the page answering), no bridge call that only
+running input would make (counted in the app's own Python by the spy), no CSP
+violation, and no element or attribute that note text could have brought in. Text
+must show as the same text the store holds.
 
 One app for the whole module; each step drives the page in one loop per batch.
 """
@@ -25,7 +26,7 @@ import pytest
 
 from desktop import paths
 from desktop.store import Store
-from tests.app.harness import AppProcess
+from tests.app.harness import AppError, AppProcess
 from tests.app.indexing import CAUGHT_UP_JS, MODEL_READY_JS, current_vectors
 from tests.trust.hostile_inputs import (
     EFFECTS_JS,
@@ -146,14 +147,13 @@ window.__trust = (() => {
     return lines;
   }
 
-  /** Each query in the search panel; the rows it shows, as text and marks. */
+  /** Each [query, the text the panel searches] in the search panel; the rows it
+   * shows, as text and marks. */
   async function searchEach(queries) {
     $("open-search").click();
     const list = $("search-results");
     const shown = [];
-    for (const query of queries) {
-      // A search field drops line breaks; the panel sends the first 1,000 characters.
-      const text = query.replace(/[\r\n]/g, "").slice(0, 1000);
+    for (const [query, text] of queries) {
       $("search-info").textContent = "";
       type($("search-input"), query);
       await until(() => list.getAttribute("aria-label") === `Results for “${text}”`
@@ -246,6 +246,16 @@ def in_input(text: str) -> str:
 def js_trim(text: str) -> str:
     """String.prototype.trim: Python's whitespace, and the byte order mark."""
     return re.sub(r"^[\s\ufeff]+|[\s\ufeff]+$", "", text)
+
+
+def searched(query: str) -> str:
+    """What the search panel searches for a query set as its field's value: line
+    breaks dropped (a search field does), then its first 1,000 UTF-16 units without
+    half a surrogate pair."""
+    units = in_input(query).encode("utf-16-le")[:2000]
+    if len(units) >= 2 and 0xD800 <= int.from_bytes(units[-2:], "little") <= 0xDBFF:
+        units = units[:-2]
+    return units.decode("utf-16-le")
 
 
 def title(text: str) -> str:
@@ -397,8 +407,11 @@ def test_the_tag_sidebar_and_its_filter_name_tags_as_text(
 def test_search_results_and_highlights_are_text(
     app: AppProcess, written: dict[str, dict], spy: Path
 ) -> None:
-    queries = [hostile.text for hostile in HOSTILE]
-    shown = app.call_async(f"window.__trust.searchEach({json.dumps(queries)})", timeout=300)
+    # The last one is cut inside a surrogate pair at 1,000 UTF-16 units.
+    queries = [hostile.text for hostile in HOSTILE] + ["a" * 999 + "\U0001f600"]
+    pairs = [[query, searched(query)] for query in queries]
+    shown = app.call_async(f"window.__trust.searchEach({json.dumps(pairs)})", timeout=300)
+    assert shown[-1]["query"] == "a" * 999 and "cannot" not in shown[-1]["info"], shown[-1]
     found = 0
     for result in shown:
         assert set(result["tags"]) <= {"li", "div", "span", "time", "mark"}, result["tags"]
@@ -446,22 +459,26 @@ def test_the_toast_and_status_bar_name_notes_and_tags_as_text(
 
 
 def test_the_detectors_see_what_they_look_for(app: AppProcess, spy: Path) -> None:
-    """Code that does run is seen: a dialog reaching Qt, a bridge call, markup, CSP."""
+    """Code that does run is seen: a dialog, a bridge call, markup, a CSP violation,
+    and a dialog that reaches Qt (the page stops answering until it is closed)."""
     before = len(spied(spy))
-    app.eval("window.__real_alert('probe'), true")
-    app.eval("window.pywebview.api.delete_note(987654321), true")
+    app.eval("window.alert('hooked'), window.pywebview.api.delete_note(987654321), true")
     app.eval(
         "document.body.insertAdjacentHTML('beforeend', '<img src=x onerror=\"alert(1)\">'), true"
     )
     seen = app.wait_for(
         "(() => { const e = " + EFFECTS_JS + "; return e.violations.length && e; })()"
     )
+    assert seen["dialogs"] == [["alert", "hooked"]]
     assert "element img" in seen["odd"] and "img onerror" in seen["odd"]
     assert seen["violations"][0][0].startswith("script-src")
-    assert seen["pwned"] is None and seen["dialogs"] == []  # the CSP stopped the handler
+    assert seen["pwned"] is None  # the CSP stopped the handler
     deadline = time.monotonic() + 10
-    while len(spied(spy)) < before + 2 and time.monotonic() < deadline:
+    while {"call": "delete_note", "args": [987654321]} not in spied(spy)[before:]:
+        assert time.monotonic() < deadline, spied(spy)[before:]
         time.sleep(0.05)
-    later = spied(spy)[before:]
-    assert {"dialog": "alert", "text": "probe"} in later
-    assert {"call": "delete_note", "args": [987654321]} in later
+    # Last, as the window stays blocked: Qt's own dialog stops the page, so every
+    # answer the page gave in the tests before shows none was up.
+    app.eval("setTimeout(() => window.__real_alert('native'), 0), true")
+    with pytest.raises(AppError, match="no answer"):
+        app.eval("true", timeout=3)

@@ -80,7 +80,7 @@ export class SearchPanel {
   /** The query as it stands: the text (cut to MAX_QUERY_CHARS) and {tag, from, to}. */
   request() {
     return {
-      text: this.input.value.slice(0, MAX_QUERY_CHARS),
+      text: cut(this.input.value, MAX_QUERY_CHARS),
       filters: {
         tag: this.tag.value || null,
         from: dayStart(this.from.value),
@@ -180,6 +180,14 @@ export class SearchPanel {
       }
     }
   }
+}
+
+/** The first `max` UTF-16 units of `text`, less half a surrogate pair at the end
+ * (alone it is not a character, and the bridge refuses it). */
+function cut(text, max) {
+  const start = text.slice(0, max);
+  const last = start.charCodeAt(start.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? start.slice(0, -1) : start;
 }
 
 /** [text, isMatch] segments as text nodes and <mark> elements. */

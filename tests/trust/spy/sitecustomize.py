@@ -1,10 +1,10 @@
 """Test-only observer, loaded by Python at start when tests/trust/spy is on PYTHONPATH.
 
 With MARGIN_TEST_SPY naming a file, the app under test writes one JSON line there
-for each js_api call ({"call": method, "args": ...}), each dialog the page asks Qt
-for ({"dialog": kind, "text": ...}, answered "no") and each page Qt would send to
-the system browser ({"browser": url}, not opened). The hostile-input tests read it:
-it is the Python side's own count, whatever the page's JS did to its globals.
+for each js_api call ({"call": method, "args": ...}) and each address Python would
+give the system browser ({"browser": url}, not opened). The hostile-input tests
+read it: it is the Python side's own count, whatever the page's JS did to its
+globals.
 """
 
 from __future__ import annotations
@@ -39,33 +39,12 @@ def _watched(name: str, method: Any) -> Any:
     return call
 
 
-def _watch_qt_page() -> None:
-    from webview.platforms import qt
-
-    page = qt.BrowserView.WebPage
-
-    def alert(self: Any, origin: Any, text: str) -> None:
-        _write({"dialog": "alert", "text": text})
-
-    def confirm(self: Any, origin: Any, text: str) -> bool:
-        _write({"dialog": "confirm", "text": text})
-        return False
-
-    def prompt(self: Any, origin: Any, text: str, default: str) -> tuple[bool, str]:
-        _write({"dialog": "prompt", "text": text})
-        return False, ""
-
-    page.javaScriptAlert = alert
-    page.javaScriptConfirm = confirm
-    page.javaScriptPrompt = prompt
-
-
 def _install() -> None:
     if str(_ROOT) not in sys.path:
         sys.path.insert(0, str(_ROOT))
     import webbrowser
 
-    from desktop import api, app
+    from desktop import api
 
     for name, member in list(vars(api.Api).items()):
         if callable(member) and not name.startswith("_"):
@@ -76,13 +55,6 @@ def _install() -> None:
         return True
 
     webbrowser.open = browser
-    run = app._Session.run
-
-    def run_watched(self: Any) -> None:
-        _watch_qt_page()
-        run(self)
-
-    app._Session.run = run_watched
 
 
 if _RECORD:
