@@ -1,7 +1,8 @@
-"""An import cut short by a crash is offered when the app starts again: a banner
-across the window says where it stopped, and Resume or Discard acts on that very
-job. The app is SIGKILLed (its whole process tree, tests/trust/process_tree.py)
-mid-import, as a power cut would; nothing else tells the next start about it.
+"""An import cut short by a crash or a closed window is offered when the app starts
+again: a banner across the window says where it stopped, and Resume or Discard acts
+on that very job. The app is SIGKILLed (its whole process tree,
+tests/trust/process_tree.py) mid-import, as a power cut would, or its window is
+closed; nothing else tells the next start about the import.
 
 The import halts at a named pipe in the folder (a Markdown file as far as the
 import knows), so the kill always lands mid-import, never after its end. Before
@@ -51,9 +52,9 @@ def make_vault(root: Path) -> set[tuple[str, str]]:
     return {*notes, ("n0300 gate", GATE_TEXT + "\n")}
 
 
-def kill_at_the_gate(data: Path, vault: Path) -> None:
+def stop_at_the_gate(data: Path, vault: Path, *, kill: bool = True) -> None:
     """Starts the app, imports `vault` until it halts at the gate with some items
-    stored, and SIGKILLs the app's process tree there."""
+    stored, and SIGKILLs the app's process tree there (or closes the window)."""
     app = AppProcess(data)
     try:
         app.start()
@@ -67,6 +68,9 @@ def kill_at_the_gate(data: Path, vault: Path) -> None:
         while (progress := app.call("import_progress"))["done"] < STORED_BEFORE_KILL:
             assert time.monotonic() < deadline, progress
             time.sleep(0.05)
+        if not kill:
+            assert app.stop() == 0, app.output()
+            return
         victims = kill_tree(app.pid)
         assert app.stop() == -9, "the app was not ended by SIGKILL"
         assert not alive(victims), "processes of the killed app still run"
@@ -75,7 +79,7 @@ def kill_at_the_gate(data: Path, vault: Path) -> None:
 
 
 def as_crashed(data: Path, scratch: Path) -> tuple[int, int]:
-    """Items recorded and notes imported by the one job, as the kill left them."""
+    """Items recorded and notes imported by the one job, as the app left them."""
     db = copy_database(data, scratch)
     assert import_job_states(db) == ["running"]
     items = import_items(db)
@@ -87,7 +91,7 @@ def test_an_import_cut_short_by_a_kill_is_offered_and_resumes(tmp_path: Path) ->
     distinct = make_vault(vault)
     total = NOTES + COPIES + 1
     data = tmp_path / "data"
-    kill_at_the_gate(data, vault)
+    stop_at_the_gate(data, vault)
     done, imported = as_crashed(data, tmp_path / "crashed")
     assert STORED_BEFORE_KILL <= done < total
     assert imported == done  # the copies sort after the gate
@@ -130,7 +134,7 @@ def test_discard_keeps_the_notes_and_a_gone_folder_is_only_discarded(tmp_path: P
     vault = tmp_path / "vault"
     make_vault(vault)
     data = tmp_path / "data"
-    kill_at_the_gate(data, vault)
+    stop_at_the_gate(data, vault)
     done, imported = as_crashed(data, tmp_path / "crashed")
     source = vault.resolve()
     shutil.rmtree(vault)
@@ -164,3 +168,17 @@ def test_discard_keeps_the_notes_and_a_gone_folder_is_only_discarded(tmp_path: P
     db = copy_database(data, tmp_path / "after")
     assert len(live_notes(db)) == imported
     assert import_job_states(db) == []
+
+
+def test_an_import_cut_short_by_closing_the_window_is_offered(tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    make_vault(vault)
+    data = tmp_path / "data"
+    stop_at_the_gate(data, vault, kill=False)
+    done, _ = as_crashed(data, tmp_path / "closed")
+    with AppProcess(data) as app:
+        notice = app.wait_for(SHOWN_NOTICE_JS)
+        total = NOTES + COPIES + 1
+        assert notice == (
+            f"An import of {vault.resolve()} stopped at {done} of {total} notes.ResumeDiscard"
+        )
