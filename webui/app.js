@@ -14,7 +14,7 @@ import { ImportDialog } from "./views/importDialog.js";
 import { guardLinks, wireTextLinks } from "./views/links.js";
 import { ModelStatus } from "./views/modelStatus.js";
 import {
-  focusSelectedRow, markSelected, renderListCount, renderNoteList,
+  focusSelectedRow, markSelected, putFirstRow, renderListCount, renderNoteList,
 } from "./views/noteList.js";
 import { renderRelated } from "./views/related.js";
 import { isWriteProblem, SaveBanner } from "./views/saveBanner.js";
@@ -192,6 +192,10 @@ async function save() {
 
 async function sendSave(id, fields) {
   const before = editor.noteId === id ? editor.note.content_hash : null;
+  // New text is embedded by the worker while Python saves it: suggestions come sooner.
+  const last = editor.noteId === id ? editor.note : null;
+  const text = last && { title: fields.title ?? last.title, body: fields.body ?? last.body };
+  if (text && (text.title !== last.title || text.body !== last.body)) indexer.noteSaving(id, text);
   try {
     const note = await api.saveNote(id, fields);
     editor.update(note);
@@ -204,7 +208,7 @@ async function sendSave(id, fields) {
     return;
   }
   saveWorked();
-  await refreshList();
+  await refreshSavedRow(id);
 }
 
 /** A new note begun while nothing could be written, stored with what was typed so far. */
@@ -316,6 +320,7 @@ async function saveSourceLink() {
 // ---------------------------------------------------------------- list and tags
 
 let listRequest = 0;
+let listShown = 0; // the request whose notes the list shows
 
 async function refreshList() {
   const ticket = ++listRequest;
@@ -329,16 +334,50 @@ async function refreshList() {
     if (page.length < size) break;
   }
   if (ticket !== listRequest) return; // a newer filter already asked
+  listShown = ticket;
   state.more = notes.length > state.shown;
   state.notes = notes.slice(0, state.shown);
   renderList();
 }
 
+/** After a save: only the saved note's row changes, and it becomes the first (the
+ * newest `updated`), unless the list has to be read again. */
+async function refreshSavedRow(id) {
+  if (listShown !== listRequest) {
+    await refreshList(); // a list read before the save may still land: read it again
+    return;
+  }
+  const ticket = listRequest;
+  const [first] = await api.listNotes(state.text, state.tag, 1, 0);
+  if (ticket !== listRequest) return; // a newer list is on its way
+  if (first?.id !== id) {
+    await refreshList(); // the note left the filter, or a newer one came in (an import)
+    return;
+  }
+  const index = state.notes.findIndex((note) => note.id === id);
+  if (index !== -1) state.notes.splice(index, 1);
+  state.notes.unshift(first);
+  putFirstRow(noteList, first, editor.noteId, openFromList, selection.picked);
+  if (index !== -1) return;
+  if (state.notes.length > state.shown) {
+    state.notes.pop();
+    noteList.lastElementChild.remove();
+    state.more = true;
+  }
+  renderListFrame();
+}
+
+const openFromList = (id, event) => listClick(id, event).catch(report);
+
 function renderList() {
+  renderListFrame();
+  renderNoteList(noteList, state.notes, editor.noteId, openFromList, selection.picked);
+}
+
+/** What goes with the rows: the selection among them, their count, "Show more". */
+function renderListFrame() {
   selection.keep(listedIds());
   bulkBar.render(selection);
-  renderNoteList(noteList, state.notes, editor.noteId,
-    (id, event) => listClick(id, event).catch(report), selection.picked);
   renderListCount($("list-count"), state.notes.length, state.text, state.tag, state.more);
   $("show-more").hidden = !state.more;
 }

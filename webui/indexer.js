@@ -54,7 +54,8 @@ export class Indexer {
     this.queue = queue;
     this.handlers = handlers;
     this.modelId = null;
-    this.saved = new Map(); // note id -> {text, hash}, the latest text of each
+    this.saved = new Map(); // note id -> {text, hash, vector}, the latest text of each
+    this.early = new Map(); // note id -> {text, vector}: embedding while it is saved
     this.savingNow = false;
     this.catchingUp = false;
     this.batch = MIN_BATCH; // notes in the next background batch
@@ -68,11 +69,25 @@ export class Indexer {
     return this.catchUp();
   }
 
+  /** Note `id` is being saved with fields {title, body}: its vector is started now,
+   * while Python saves it, and used once the store returns that same text. */
+  noteSaving(id, fields) {
+    if (this.modelId === null) return;
+    const text = contentText(fields);
+    const vector = this.queue.embed([text], SAVED).then(([made]) => made);
+    vector.catch(() => {}); // a failure is reported where the vector is used
+    this.early.set(id, { text, vector });
+  }
+
   /** A note as the store returned it after its text (content hash) changed. */
   noteChanged(note) {
     // Before the model is ready the catch-up at its start finds this note anyway.
     if (this.modelId === null) return;
-    this.saved.set(note.id, { text: contentText(note), hash: note.content_hash });
+    const text = contentText(note);
+    const early = this.early.get(note.id);
+    this.early.delete(note.id);
+    const vector = early?.text === text ? early.vector : null;
+    this.saved.set(note.id, { text, hash: note.content_hash, vector });
     this.#storeSaved().catch((error) => this.handlers.onError(error));
   }
 
@@ -134,7 +149,7 @@ export class Indexer {
     this.savingNow = true;
     try {
       while (this.saved.size > 0) {
-        const jobs = [...this.saved].map(([id, { text, hash }]) => ({ id, text, hash }));
+        const jobs = [...this.saved].map(([id, job]) => ({ id, ...job }));
         this.saved.clear();
         await this.#embedAndStore(jobs, SAVED);
       }
@@ -145,7 +160,7 @@ export class Indexer {
 
   /** Embeds and stores jobs; resolves to "stored", "stale" or "failed" for each. */
   async #embedAndStore(jobs, lane) {
-    const { vectors, tags } = await this.#embedTagged(jobs.map((job) => job.text), lane);
+    const { vectors, tags } = await this.#embedTagged(jobs, lane);
     const used = this.handlers.onEmbedded(jobs, vectors, tags, lane);
     if (lane === SAVED) await used;
     // One call and one transaction for the whole batch. "stale": the note changed
@@ -168,10 +183,15 @@ export class Indexer {
     return outcomes;
   }
 
-  /** {vectors, tags}: the texts' vectors, and the taggers' {tagger, outputs} for each. */
-  async #embedTagged(texts, lane) {
+  /** {vectors, tags}: the jobs' vectors, and the taggers' {tagger, outputs} for each. */
+  async #embedTagged(jobs, lane) {
+    const texts = jobs.map((job) => job.text);
     if (lane !== BACKGROUND) {
-      const vectors = await this.queue.embed(texts, lane);
+      // Saved notes: the vectors started while they were saved, and the others now.
+      const rest = jobs.filter((job) => !job.vector);
+      const made = rest.length > 0 ? this.queue.embed(rest.map((job) => job.text), lane) : null;
+      const vectors = await Promise.all(
+        jobs.map(async (job) => job.vector ?? (await made)[rest.indexOf(job)]));
       return { vectors, tags: vectors.map((vector) => this.queue.tagsOf(vector)) };
     }
     // Background batches are tagged here, not by the queue (it tags its SAVED lane

@@ -1,6 +1,7 @@
 """Every note's vector, kept current through the real window: the model loads
-without holding up the notes, a typed note gets Python's vector once, and the
-background catch-up survives a kill and finishes on the next start.
+without holding up the notes, a typed note gets Python's vector once, the
+background catch-up survives a kill and finishes on the next start, and typing
+during a big import works as ever.
 
 Vectors are read from the data dir's SQLite file (read-only) and compared with
 ml.embed, the build-time Python encoder (its first use here loads TensorFlow).
@@ -9,6 +10,7 @@ ml.embed, the build-time Python encoder (its first use here loads TensorFlow).
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import signal
@@ -32,7 +34,8 @@ from tests.app.indexing import (
     stats,
     wait_for_vector,
 )
-from tests.app.test_window import SAVED_JS, new_note_by_keyboard
+from tests.app.suggesting import wait_for_suggestion
+from tests.app.test_window import SAVED_JS, new_note_by_keyboard, value
 
 MIN_COSINE = 0.9999
 
@@ -176,3 +179,28 @@ def test_background_indexing_resumes_after_a_kill(app_factory, tmp_path: Path) -
     third = app_factory(data)
     third.wait_for(f"{MODEL_READY_JS} && {CAUGHT_UP_JS}", timeout=60)
     assert stats(third)["embedded"] == {"query": 0, "saved": 0, "background": 0}
+
+
+def test_typing_during_an_import(app_factory, tmp_path: Path) -> None:
+    # 1,400 short notes: the import and the vectors and suggestions that follow it
+    # keep the worker and the bridge busy for a while.
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    sentences = [*sib_sentences("eng_Latn", 700), *sib_sentences("fra_Latn", 700)]
+    for i, (topic, sentence) in enumerate(sentences):
+        (folder / f"{i:04}.md").write_text(
+            f"---\ntitle: {json.dumps(f'{i:04} {topic}')}\n---\n{sentence}\n", encoding="utf-8"
+        )
+    app = app_factory(tmp_path / "data")
+    app.wait_for(MODEL_READY_JS, timeout=60)
+    app.call_async(f"window.marginImport({json.dumps(str(folder))})")
+    app.wait_for("window.marginStats.vectors.stored > 0", timeout=60)
+
+    # Typed meanwhile: every key lands, the note is saved, and its suggestions show
+    # while the background work goes on.
+    title, body = "Football final", "The match went to extra time and our striker scored twice."
+    note_id = new_note_by_keyboard(app, title, body)
+    assert (value(app, "title"), value(app, "body")) == (title, body)
+    wait_for_suggestion(app, note_id, "sports", timeout=30)
+    assert app.eval("window.marginStats.vectors.stored") < len(sentences), (
+        "the background work ended before the typed note's suggestions showed")

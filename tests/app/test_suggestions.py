@@ -2,7 +2,9 @@
 suggestions with confidence and why; one is accepted by key, one by click, one is
 rejected; after a restart the accepted tags are there with origin "accepted" and the
 rejected one stays hidden. Existing notes get suggestions in the background as their
-vectors are made, and again, with progress in the status bar, when the taggers change."""
+vectors are made, and again, with progress in the status bar, when the taggers change.
+A save changes only its own row of the note list, so suggestions come without waiting
+for the whole list to be laid out again."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from desktop import paths
 from desktop.store import Store
 from tests.app.indexing import CAUGHT_UP_JS, MODEL_ID, MODEL_READY_JS, sib_sentences
 from tests.app.suggesting import settled, shown_tags, wait_for_suggestion
-from tests.app.test_window import has_chip_js, new_note_by_keyboard, open_note
+from tests.app.test_window import has_chip_js, new_note_by_keyboard, open_note, rows
 
 FOOTBALL = ("Football final", "The match went to extra time and our striker scored twice"
             " in the second half.")
@@ -152,3 +154,43 @@ def test_existing_notes_get_suggestions_in_the_background(app_factory, tmp_path:
     open_note(app, sport)
     assert "sports" in settled(app, data, sport)
     assert app.eval("window.marginStats.suggestions.tagged") == before
+
+
+def test_a_save_changes_only_its_own_row(app_factory, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    store = Store(paths.database_file(data))
+    oldest, middle, newest = (
+        store.create_note(title=title, body=body)["id"]
+        for title, body in (("Zebra facts", "Stripes."), ("Lentils", "Soak overnight."),
+                            ("Bike", "New chain."))
+    )
+    store.close()
+    app = app_factory(data)
+    assert [row["id"] for row in rows(app)] == [newest, middle, oldest]
+    app.eval("document.querySelectorAll('.note-row').forEach(r => { r.kept = true; }); true")
+
+    # The oldest note, edited, comes first with its new text; the other rows stay.
+    open_note(app, oldest)
+    app.eval("document.getElementById('body').focus()")
+    app.type_text(" Black on white.")
+    app.wait_for(f"document.querySelector('.note-row').dataset.id === '{oldest}'"
+                 " && document.querySelector('.note-row-snippet').textContent"
+                 ".endsWith('Black on white.')")
+    assert [(row["id"], row["selected"]) for row in rows(app)] == [
+        (oldest, True), (newest, False), (middle, False)]
+    kept = app.eval("[...document.querySelectorAll('.note-row')].map(r => r.kept === true)")
+    assert kept == [False, True, True]
+    assert app.eval("document.getElementById('list-count').textContent") == "3 notes"
+
+    # Filtered by a word the note then loses: the list is read again, and it is gone.
+    app.press("Ctrl+F")
+    app.type_text("zebra")
+    app.wait_for("document.querySelectorAll('.note-row').length === 1")
+    open_note(app, oldest)
+    app.eval("(() => { const title = document.getElementById('title');"
+             " title.value = 'Horse facts'; title.dispatchEvent(new Event('input'));"
+             " return true; })()")
+    app.wait_for("document.querySelectorAll('.note-row').length === 0")
+    assert app.eval("document.getElementById('list-count').textContent") == (
+        "No notes match “zebra”")

@@ -7,32 +7,43 @@ import { el, shortWhen } from "./dom.js";
  * notes (webui/views/selection.js), shown apart from the open note.
  */
 export function renderNoteList(list, notes, selectedId, onOpen, picked = new Set()) {
-  const rows = notes.map((note) => {
-    const selected = note.id === selectedId;
-    const classes = ["note-row", selected && "selected", picked.has(note.id) && "picked"];
-    const row = el(
-      "li",
-      {
-        className: classes.filter(Boolean).join(" "),
-        role: "option",
-        "aria-selected": selected || picked.has(note.id) ? "true" : "false",
-        tabindex: selected ? "0" : "-1",
-        dataset: { id: note.id },
-      },
-      el("div", { className: "note-row-head" },
-        el("span", { className: note.title ? "note-row-title" : "note-row-title untitled",
-          text: note.title || "Untitled" }),
-        el("time", { className: "note-row-when", text: shortWhen(note.updated) })),
-      note.snippet ? el("div", { className: "note-row-snippet", text: note.snippet }) : null,
-      note.tags.length
-        ? el("div", { className: "note-row-tags" },
-          note.tags.map((name) => el("span", { className: "mini-tag", text: name })))
-        : null,
-    );
-    row.addEventListener("click", (event) => onOpen(note.id, event));
-    return row;
-  });
-  list.replaceChildren(...rows);
+  list.replaceChildren(...notes.map((note) => noteRow(note, selectedId, onOpen, picked)));
+}
+
+/**
+ * Shows `note` (a store summary) as the first row, in place of its old row if it
+ * has one, and leaves every other row as it is: after a save, rebuilding the whole
+ * list would cost the page a layout of every row while the person types.
+ */
+export function putFirstRow(list, note, selectedId, onOpen, picked = new Set()) {
+  list.querySelector(`:scope > .note-row[data-id="${note.id}"]`)?.remove();
+  list.prepend(noteRow(note, selectedId, onOpen, picked));
+}
+
+function noteRow(note, selectedId, onOpen, picked) {
+  const selected = note.id === selectedId;
+  const classes = ["note-row", selected && "selected", picked.has(note.id) && "picked"];
+  const row = el(
+    "li",
+    {
+      className: classes.filter(Boolean).join(" "),
+      role: "option",
+      "aria-selected": selected || picked.has(note.id) ? "true" : "false",
+      tabindex: selected ? "0" : "-1",
+      dataset: { id: note.id },
+    },
+    el("div", { className: "note-row-head" },
+      el("span", { className: note.title ? "note-row-title" : "note-row-title untitled",
+        text: note.title || "Untitled" }),
+      el("time", { className: "note-row-when", text: shortWhen(note.updated) })),
+    note.snippet ? el("div", { className: "note-row-snippet", text: note.snippet }) : null,
+    note.tags.length
+      ? el("div", { className: "note-row-tags" },
+        note.tags.map((name) => el("span", { className: "mini-tag", text: name })))
+      : null,
+  );
+  row.addEventListener("click", (event) => onOpen(note.id, event));
+  return row;
 }
 
 /** Moves the selection without rebuilding the rows. */
