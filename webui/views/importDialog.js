@@ -221,9 +221,10 @@ export class ImportDialog {
   }
 
   #offer(offer) {
+    // The offer may be stale (its folder gone since, say): say why, then ask again.
     const onError = (error) => {
       this.handlers.onError(error);
-      this.offerUnfinished().catch(() => {});
+      this.offerUnfinished().catch((again) => this.handlers.onError(again));
     };
     const resume = offer.missing ? null : el("button", { type: "button", className: "offer-resume" },
       "Resume");
