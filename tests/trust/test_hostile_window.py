@@ -16,7 +16,9 @@ One app for the whole module; each step drives the page in one loop per batch.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import sqlite3
 import time
 from contextlib import closing
@@ -482,3 +484,5 @@ def test_the_detectors_see_what_they_look_for(app: AppProcess, spy: Path) -> Non
     app.eval("setTimeout(() => window.__real_alert('native'), 0), true")
     with pytest.raises(AppError, match="no answer"):
         app.eval("true", timeout=3)
+    # Closed as the system would (the page cannot answer the control channel now).
+    os.kill(app.pid, signal.SIGTERM)
