@@ -517,10 +517,19 @@ class Api:
                 raise
             waiting += found["stale"]
             chosen = [s for s in found["suggestions"] if s["confidence"] >= threshold]
+            taken = 0
             for suggestion in chosen:
-                self._store.accept_suggestion(
-                    note_id, suggestion["tag"], suggestion["source"], suggestion["confidence"]
-                )
-            accepted += len(chosen)
-            notes += bool(chosen)
+                try:
+                    self._store.accept_suggestion(
+                        note_id, suggestion["tag"], suggestion["source"], suggestion["confidence"]
+                    )
+                except StoreError as e:
+                    # Deleted since its suggestions were read: skipped as above, so the
+                    # notes before it keep their tags and the reply says so.
+                    if e.code != "not_found":
+                        raise
+                    break
+                taken += 1
+            accepted += taken
+            notes += bool(taken)
         return {"accepted": accepted, "notes": notes, "waiting": waiting}
