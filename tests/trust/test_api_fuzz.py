@@ -432,7 +432,7 @@ def test_calls_racing_each_other_leave_a_sound_store(bench: Bench) -> None:
         assert isinstance(reply, list) or reply["error"]["code"] == "not_found"
 
 
-def accepting_while_deleting(api: Api, rounds: int = 200) -> list[Any]:
+def accepting_while_deleting(api: Api, rounds: int = 300) -> list[Any]:
     """Accepts every suggestion on four notes again and again while two of them are
     deleted and restored; the error replies accept_suggestions_above gave."""
     ids = [api.create_note({"title": f"note {i}", "body": "text"})["id"] for i in range(4)]
