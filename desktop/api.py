@@ -259,16 +259,11 @@ class Api:
         """Keeps the taggers' outputs for many notes: [{id, content_hash, outputs}].
         A note deleted or changed since is skipped; returns how many were kept."""
         tagger = validate.tagger_id(tagger)
-        stored = 0
-        for item in validate.suggestion_items(items):
-            try:
-                stored += self._store.put_tag_suggestions(
-                    item["id"], item["content_hash"], tagger, item["outputs"]
-                )
-            except StoreError as e:
-                if e.code != "not_found":
-                    raise
-        return {"stored": stored}
+        kept = self._store.put_many_tag_suggestions(tagger, [
+            (item["id"], item["content_hash"], item["outputs"])
+            for item in validate.suggestion_items(items)
+        ])
+        return {"stored": kept.count(True)}
 
     @_bridge
     def suggestion_backlog(self, model_id: Any, tagger: Any):

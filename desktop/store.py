@@ -1259,24 +1259,44 @@ class Store:
 
         Returns False and keeps nothing when the note's text has changed since.
         """
-        note_id = _checked_id(note_id)
-        content_hash = _checked_text(content_hash, "content_hash")
+        kept = self.put_many_tag_suggestions(tagger, [(note_id, content_hash, suggestions)])
+        if kept[0] is None:
+            raise NotFound(f"no note {note_id}")
+        return kept[0]
+
+    def put_many_tag_suggestions(
+        self, tagger: str, items: Iterable[tuple[int, str, list[dict[str, object]]]]
+    ) -> list[bool | None]:
+        """put_tag_suggestions for many notes (note id, content hash, suggestions) in
+        one transaction: a background batch's are kept at once. For each: True (kept),
+        False (its text changed since), or None (the note is missing or in the trash)."""
         tagger = _checked_text(tagger, "tagger")
-        try:
-            encoded = json.dumps(suggestions, ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise Invalid(f"suggestions must be plain JSON data: {exc}") from None
+        checked = []
+        for note_id, content_hash, suggestions in items:
+            try:
+                encoded = json.dumps(suggestions, ensure_ascii=False, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise Invalid(f"suggestions must be plain JSON data: {exc}") from None
+            checked.append((_checked_id(note_id), _checked_text(content_hash, "content_hash"),
+                            encoded))
+        kept: list[bool | None] = []
         with self._transaction(write=True) as conn:
-            if _require_live(conn, note_id) != content_hash:
-                return False
-            conn.execute(
-                "INSERT INTO tag_suggestions (note_id, content_hash, tagger, suggestions)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (note_id) DO UPDATE SET"
-                " content_hash = excluded.content_hash, tagger = excluded.tagger,"
-                " suggestions = excluded.suggestions",
-                (note_id, content_hash, tagger, encoded),
-            )
-            return True
+            for note_id, content_hash, encoded in checked:
+                row = conn.execute(
+                    "SELECT content_hash FROM notes WHERE id = ? AND deleted IS NULL", (note_id,)
+                ).fetchone()
+                if row is None or row[0] != content_hash:
+                    kept.append(None if row is None else False)
+                    continue
+                conn.execute(
+                    "INSERT INTO tag_suggestions (note_id, content_hash, tagger, suggestions)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (note_id) DO UPDATE SET"
+                    " content_hash = excluded.content_hash, tagger = excluded.tagger,"
+                    " suggestions = excluded.suggestions",
+                    (note_id, content_hash, tagger, encoded),
+                )
+                kept.append(True)
+        return kept
 
     def get_tag_suggestions(self, note_id: int) -> StoredSuggestions | None:
         """The note's stored suggestions (maybe of older text), None if it has none."""

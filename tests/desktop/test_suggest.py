@@ -14,7 +14,7 @@ import pytest
 from desktop import validate
 from desktop.api import Api
 from desktop.search import Search
-from desktop.store import Store
+from desktop.store import Invalid, NotFound, Store
 from desktop.suggest import (
     MAX_SHOWN,
     NEIGHBOUR_FLOOR,
@@ -187,6 +187,29 @@ def test_background_listing_follows_text_and_tagger(store: Store) -> None:
     assert no_vector not in store.notes_needing_suggestions(MODEL, "new:head", 10)["ids"]
     store.delete_note(ids[0])
     assert store.count_needing_suggestions(MODEL, TAGGER, 100) == 0
+
+
+def test_many_notes_suggestions_kept_at_once(store: Store) -> None:
+    kept, changed, trashed = (store.create_note(title=f"n{i}") for i in range(3))
+    store.delete_note(trashed["id"])
+    outcomes = store.put_many_tag_suggestions(TAGGER, [
+        (kept["id"], kept["content_hash"], [output("food", 0.9)]),
+        (changed["id"], "0" * 64, [output("food", 0.9)]),  # its text changed since
+        (trashed["id"], trashed["content_hash"], []),
+        (10**9, "0" * 64, []),
+    ])
+    assert outcomes == [True, False, None, None]
+    assert store.get_tag_suggestions(kept["id"])["suggestions"] == [output("food", 0.9)]
+    assert store.get_tag_suggestions(changed["id"]) is None
+    with pytest.raises(NotFound):
+        store.put_tag_suggestions(trashed["id"], trashed["content_hash"], TAGGER, [])
+    # Outputs that are not plain JSON are refused, and nothing of the call is kept.
+    with pytest.raises(Invalid):
+        store.put_many_tag_suggestions(TAGGER, [
+            (changed["id"], changed["content_hash"], []),
+            (kept["id"], kept["content_hash"], [{"tag": float("nan")}]),
+        ])
+    assert store.get_tag_suggestions(changed["id"]) is None
 
 
 # ---------------------------------------------------------------- the bridge
