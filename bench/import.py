@@ -12,6 +12,8 @@ suggestions. Times count from the start of the import.
 - import_s: until the import itself finished (parsed and stored).
 - seconds_to_all_vectors, seconds_to_all_suggestions: until every note had one.
 - notes_per_s: notes / the later of the two (end to end).
+- ui_lag_p95_ms, ui_lag_max_ms: how late a 50 ms timer ran on the page's main
+  thread meanwhile, which is about how long a keystroke waited to be handled.
 Prints one JSON object as its last line.
 """
 
@@ -36,6 +38,17 @@ from tests.app.indexing import MODEL_ID, MODEL_READY_JS  # noqa: E402
 
 CLINC = ROOT.parent / "shared" / "data" / "clinc150" / "train.csv"
 POLL_S = 0.25
+LAG_TICK_MS = 50
+LAG_JS = f"""(() => {{
+  window.__lag = [];
+  let last = performance.now();
+  setInterval(() => {{
+    const now = performance.now();
+    window.__lag.push(Math.max(0, now - last - {LAG_TICK_MS}));
+    last = now;
+  }}, {LAG_TICK_MS});
+  return true;
+}})()"""
 
 
 def write_notes(folder: Path, count: int) -> None:
@@ -78,6 +91,7 @@ def main() -> None:
         data = Path(tmp) / "data"
         with AppProcess(data) as app:
             app.wait_for(MODEL_READY_JS, timeout=120)
+            app.eval(LAG_JS)
             started = time.monotonic()
             app.call_async(f"window.marginImport({json.dumps(str(folder))})")
             import_s = vectors_s = suggestions_s = None
@@ -102,6 +116,7 @@ def main() -> None:
                     print(f"{elapsed:6.1f} s: vectors {with_vector}, suggestions "
                           f"{with_suggestions}", file=sys.stderr, flush=True)
                 time.sleep(POLL_S)
+            lag = sorted(app.eval("window.__lag"))
     end_to_end = max(vectors_s, suggestions_s)
     print(json.dumps({
         "notes": args.notes,
@@ -110,6 +125,8 @@ def main() -> None:
         "import_notes_per_s": round(args.notes / import_s, 1),
         "seconds_to_all_vectors": round(vectors_s, 2),
         "seconds_to_all_suggestions": round(suggestions_s, 2),
+        "ui_lag_p95_ms": round(lag[min(len(lag) - 1, round(0.95 * (len(lag) - 1)))], 1),
+        "ui_lag_max_ms": round(lag[-1], 1),
     }))
 
 
