@@ -5,8 +5,8 @@
 // worker at a time, so an urgent one waits for at most the small batch or slice
 // already running, never for a queue of them.
 //
-// Notes just saved are tagged in the same trip as they are embedded, as their
-// suggestions are wanted at once: tagsOf(vector) has what the taggers said.
+// Notes, saved or in the background, are tagged in the same trip as they are
+// embedded (one worker trip, not two): tagsOf(vector) has what the taggers said.
 
 export const QUERY = 0;
 export const SUGGEST = 1;
@@ -40,14 +40,14 @@ export class EmbedQueue {
     if (!name) throw new RangeError(`lane ${lane} does not embed`);
     return this.run(lane, async (model) => {
       this.counts[name] += texts.length;
-      if (lane !== SAVED) return model.embed(texts);
+      if (lane === QUERY) return model.embed(texts);
       const { vectors, tagger, outputs } = await model.embedTagged(texts);
       vectors.forEach((vector, i) => this.tags.set(vector, { tagger, outputs: outputs[i] }));
       return vectors;
     });
   }
 
-  /** What the taggers said about a vector the SAVED lane made: {tagger, outputs}. */
+  /** What the taggers said about a vector the SAVED or BACKGROUND lane made: {tagger, outputs}. */
   tagsOf(vector) {
     return this.tags.get(vector);
   }

@@ -185,21 +185,12 @@ export class Indexer {
 
   /** {vectors, tags}: the jobs' vectors, and the taggers' {tagger, outputs} for each. */
   async #embedTagged(jobs, lane) {
-    const texts = jobs.map((job) => job.text);
-    if (lane !== BACKGROUND) {
-      // Saved notes: the vectors started while they were saved, and the others now.
-      const rest = jobs.filter((job) => !job.vector);
-      const made = rest.length > 0 ? this.queue.embed(rest.map((job) => job.text), lane) : null;
-      const vectors = await Promise.all(
-        jobs.map(async (job) => job.vector ?? (await made)[rest.indexOf(job)]));
-      return { vectors, tags: vectors.map((vector) => this.queue.tagsOf(vector)) };
-    }
-    // Background batches are tagged here, not by the queue (it tags its SAVED lane
-    // only); they are counted as the queue counts the texts of its lanes.
-    return this.queue.run(BACKGROUND, async (model) => {
-      this.queue.counts.background += texts.length;
-      const { vectors, tagger, outputs } = await model.embedTagged(texts);
-      return { vectors, tags: outputs.map((output) => ({ tagger, outputs: output })) };
-    });
+    // A saved note's vector may have started (a promise) while it was saved; the
+    // others are made now.
+    const rest = jobs.filter((job) => !job.vector);
+    const made = rest.length > 0 ? this.queue.embed(rest.map((job) => job.text), lane) : null;
+    const vectors = await Promise.all(
+      jobs.map(async (job) => job.vector ?? (await made)[rest.indexOf(job)]));
+    return { vectors, tags: vectors.map((vector) => this.queue.tagsOf(vector)) };
   }
 }
