@@ -9,17 +9,16 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from ml import build_encoder, tokenize
 from ml.embed import embed, model_id
-from tests.webui.server import BLANK, WEBUI, serve_webui
+from tests.webui.server import WEBUI, blank_page
 
 SIB = Path(__file__).resolve().parents[3] / "shared" / "data" / "sib200"
 PER_LANGUAGE = 13  # x 16 languages = 208 sentences
@@ -60,19 +59,8 @@ def app_csp() -> str:
 @pytest.fixture(scope="module")
 def page() -> Iterator[tuple[Page, dict]]:
     build_encoder.main([])
-    with serve_webui() as base, sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-        )
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(base + BLANK)
-        info = page.evaluate(START, app_csp())
-        yield page, info
-        browser.close()
-        assert not errors
+    with blank_page() as page:
+        yield page, page.evaluate(START, app_csp())
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
