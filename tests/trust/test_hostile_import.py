@@ -12,10 +12,13 @@ as the text the store holds.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import sqlite3
+import threading
+import time
 from contextlib import closing
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -26,6 +29,7 @@ from desktop import paths
 from desktop.exports import margin_json
 from desktop.store import Store
 from tests.app.harness import AppProcess
+from tests.app.test_import import open_gate
 from tests.trust.hostile_inputs import (
     EFFECTS_JS,
     HOOKS_JS,
@@ -49,6 +53,7 @@ SUMMARY_JS = (
     "!document.getElementById('import-summary').hidden"
     " && document.getElementById('import-text').textContent"
 )
+GATE = "gate.md"
 # Every line the progress shows while the dialog reads ("Reading <file>").
 WATCH_JS = """(() => {
   window.__reading = [];
@@ -97,6 +102,9 @@ def make_files(root: Path) -> dict[str, Path]:
     for name in ODD_NAMES:
         with open(os.fsencode(vault) + b"/" + name, "wb") as f:
             f.write(b"an odd name")
+    # A named pipe: the import waits there until the test gives it text, so the
+    # progress line is seen however fast the rest goes.
+    os.mkfifo(vault / GATE)
     enex_name = f"{HOSTILE[62].file_stem()}.enex"
     (vault / enex_name).write_text(
         '<?xml version="1.0" encoding="UTF-8"?><en-export>'
@@ -161,11 +169,31 @@ def import_through_the_dialog(app: AppProcess, path: Path) -> dict:
     return {"summary": summary, "failures": failures}
 
 
+def open_gate_once_seen(app: AppProcess, gate: Path) -> None:
+    """Opens the gate once the import waits there and its progress line has shown."""
+
+    def run() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if app.eval("window.__reading.some(Boolean)"):
+                try:
+                    open_gate(gate)
+                    return
+                except OSError as e:  # ENXIO: the import has not opened the pipe yet
+                    if e.errno != errno.ENXIO:
+                        raise
+            time.sleep(0.05)
+
+    threading.Thread(target=run, daemon=True).start()
+
+
 def test_imported_inputs_show_as_text(app: AppProcess, tmp_path: Path, spy: Path) -> None:
     files = make_files(tmp_path)
+    open_gate_once_seen(app, files["vault"] / GATE)
     folder = import_through_the_dialog(app, files["vault"])
-    # Every Markdown file and .enex note is in, but the files that are not UTF-8 text.
-    expected_notes = len(HOSTILE) + len(ODD_NAMES) + len(HOSTILE)
+    # Every Markdown file (the gate too) and .enex note is in, but the files that
+    # are not UTF-8 text.
+    expected_notes = len(HOSTILE) + len(ODD_NAMES) + 1 + len(HOSTILE)
     assert folder["summary"].startswith(f"Imported {expected_notes:,} notes"), folder
     named = {failure["item"] for failure in folder["failures"]}
     assert named == {f"{h.file_stem()} (latin-1).md" for h in BAD_CONTENT}, named
