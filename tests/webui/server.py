@@ -24,6 +24,18 @@ from playwright.sync_api import Page, sync_playwright
 
 WEBUI = Path(__file__).resolve().parents[2] / "webui"
 BLANK = "/__blank__.html"
+# tf.js on the single-threaded wasm backend, as the worker runs it; page.evaluate(TF_WASM_JS)
+# resolves to the backend's name ("wasm").
+TF_WASM_JS = """async () => {
+  await import("/vendor/tf.min.js");
+  await import("/vendor/tf-backend-wasm.min.js");
+  const tf = globalThis.tf;
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+  tf.wasm.setWasmPaths("/vendor/");
+  if (!(await tf.setBackend("wasm"))) throw new Error("no wasm backend");
+  await tf.ready();
+  return tf.getBackend();
+}"""
 _BLANK_HTML = b"<!doctype html><meta charset=utf-8><title>test</title>"
 
 

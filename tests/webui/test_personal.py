@@ -11,18 +11,10 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page
 
-from tests.webui.server import blank_page
+from tests.webui.server import TF_WASM_JS, blank_page
 
 START = """async () => {
-  await import("/vendor/tf.min.js");
-  await import("/vendor/tf-backend-wasm.min.js");
-  const tf = globalThis.tf;
-  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
-  tf.wasm.setWasmPaths("/vendor/");
-  if (!(await tf.setBackend("wasm"))) throw new Error("no wasm backend");
-  await tf.ready();
   window.personal = await import("/worker/personal.js");
-  return tf.getBackend();
 }"""
 
 # Trains on [run, vectors, background] and returns the head's probabilities of `probe`.
@@ -41,7 +33,8 @@ TRAIN = """([run, vectors, background, probe]) => {
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
     with blank_page() as opened:
-        assert opened.evaluate(START) == "wasm"
+        assert opened.evaluate(TF_WASM_JS) == "wasm"
+        opened.evaluate(START)
         yield opened
 
 

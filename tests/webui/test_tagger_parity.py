@@ -14,21 +14,13 @@ import pytest
 from playwright.sync_api import Page
 
 from ml import convert, data, embed, tagger_labels, train
-from tests.webui.server import WEBUI, blank_page
+from tests.webui.server import TF_WASM_JS, WEBUI, blank_page
 
 TOLERANCE = 1e-5
 
 START = """async () => {
-  await import("/vendor/tf.min.js");
-  await import("/vendor/tf-backend-wasm.min.js");
-  const tf = globalThis.tf;
-  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
-  tf.wasm.setWasmPaths("/vendor/");
-  if (!(await tf.setBackend("wasm"))) throw new Error("no wasm backend");
-  await tf.ready();
   const { loadTagger } = await import("/worker/tagger.js");
-  window.loadTagger = (url) => loadTagger(url, tf);
-  return tf.getBackend();
+  window.loadTagger = (url) => loadTagger(url, globalThis.tf);
 }"""
 
 RUN = """async ([url, vectors]) => {
@@ -47,7 +39,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Page, Path]
     for name in ("worker", "vendor", "models"):
         (root / name).symlink_to(WEBUI / name, target_is_directory=True)
     with blank_page(root) as page:
-        assert page.evaluate(START) == "wasm"
+        assert page.evaluate(TF_WASM_JS) == "wasm"
+        page.evaluate(START)
         yield page, root
 
 
