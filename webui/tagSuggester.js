@@ -127,7 +127,15 @@ export class TagSuggester {
         return;
       }
       const jobs = await this.api.notesNeedingSuggestions(modelId, tagger, BATCH);
-      if (jobs.ids.length === 0) return;
+      if (jobs.ids.length === 0) {
+        // Notes counted at the start may have been tagged meanwhile on their own
+        // (the open note): the run is complete, so the bar ends full.
+        if (run.done > 0 && run.done < run.total) {
+          run.total = run.done;
+          if (run.total > BATCH) this.handlers.onProgress(run);
+        }
+        return;
+      }
       const vectors = jobs.ids.map((_, i) => jobs.vectors.subarray(i * 512, (i + 1) * 512));
       const reply = await this.queue.run(BACKGROUND_TAGS, (model) => model.tag(vectors));
       this.counts.tagged += vectors.length;
