@@ -279,6 +279,7 @@ class _Session:
         self._open: tuple[Store, AutoBackups] | None = None
         self._may_close = threading.Event()
         self._closing = threading.Lock()
+        self._page_up = threading.Event()
         webview.settings["ALLOW_FILE_URLS"] = False
         if _GUI == "qt":
             # The window stays on the app's page; links open only through the js_api.
@@ -303,6 +304,7 @@ class _Session:
             background_color="#F7F6F2",
         )
         self._window.events.closing += self._on_closing
+        self._window.events.loaded += self._page_up.set
         self._gui = _QtGuiThread() if _GUI == "qt" else None
 
     def run(self) -> None:
@@ -342,7 +344,7 @@ class _Session:
         search = Search(store, encoder_model_id(paths.webui_dir()))
         search.start()
         auto = AutoBackups(self._backups)
-        auto.start()
+        auto.start(after=self._page_up)
         self._open = (store, auto)
         api = Api(store, search, self._backups)
         control.journal_saves(api)

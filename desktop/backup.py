@@ -6,6 +6,7 @@
     backups.restore_into(store, name)    # the running app: its notes kept first
     backups.restore_file(path_or_None)   # no store open: command line, start screen
     AutoBackups(backups).start()         # one now, then one every few hours
+    AutoBackups(backups).start(after=ev) # the first once `ev` is set (the page is up)
 
 A snapshot is taken with SQLite's online backup API from a read-only connection
 of its own. The store keeps its database in WAL mode, where a reader never blocks
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 KEEP = 7
 AUTO_INTERVAL_S = 4 * 60 * 60
+# How long the first automatic backup waits for its go-ahead at most.
+FIRST_WAIT_S = 30.0
 # A temporary file older than this was left by a backup that was cut short.
 _STALE_PART_S = 60 * 60
 _BUSY_TIMEOUT_S = 5.0
@@ -286,8 +289,15 @@ class AutoBackups:
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="auto-backup", daemon=True)
+    def start(self, after: threading.Event | None = None) -> None:
+        """Backs up now, or once `after` is set (at most FIRST_WAIT_S later).
+
+        The window waits with its first backup until its page is up: a copy of many
+        notes takes a core for a second, which a start on two cores feels, and
+        nothing can change the notes before the page is there to change them."""
+        self._thread = threading.Thread(
+            target=self._run, args=(after,), name="auto-backup", daemon=True
+        )
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -296,7 +306,12 @@ class AutoBackups:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _run(self) -> None:
+    def _run(self, after: threading.Event | None) -> None:
+        if after is not None:
+            deadline = time.monotonic() + FIRST_WAIT_S
+            while not after.wait(0.05) and time.monotonic() < deadline:
+                if self._stopped.is_set():
+                    return
         while True:
             try:
                 self._backups.take("auto")

@@ -212,6 +212,30 @@ def test_automatic_backups_at_start_and_then_on_a_timer(store: Store, backups: B
     assert len(list(backups.folder.iterdir())) == count, "backups went on after stop()"
 
 
+def test_the_first_automatic_backup_waits_for_its_go_ahead(store: Store, backups: Backups):
+    page_up = threading.Event()
+    auto = AutoBackups(backups, interval_s=60)
+    auto.start(after=page_up)
+    try:
+        time.sleep(0.4)
+        assert backups.list() == []
+        page_up.set()
+        deadline = time.monotonic() + 10
+        while not backups.list() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [b["kind"] for b in backups.list()] == ["auto"]
+    finally:
+        auto.stop()
+
+
+def test_closing_before_the_go_ahead_takes_no_backup(store: Store, backups: Backups):
+    auto = AutoBackups(backups, interval_s=60)
+    auto.start(after=threading.Event())
+    auto.stop()
+    assert backups.list() == []
+    assert backups.auto_problem is None
+
+
 def test_a_failed_automatic_backup_is_kept_for_the_view_to_show(data: Path, backups: Backups):
     auto = AutoBackups(backups, interval_s=60)
     auto.start()  # no database to back up
