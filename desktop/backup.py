@@ -15,8 +15,8 @@ copy is one consistent moment. It is written under a hidden temporary name,
 switched to one self-contained file (DELETE journal mode), checked with
 integrity_check, flushed to disk, and only then renamed: a file under a backup's
 name is always a whole, checked copy. Names sort by time (UTC, to the
-millisecond). The newest KEEP good ones stay; a backup that fails its check is
-never counted as one of them.
+millisecond). The newest KEEP good ones stay, and the newest of each of the
+DAYS latest days; a backup that fails its check is never counted as one of them.
 
 A restore never loses the notes it replaces: they become a "before-restore"
 backup first (a damaged file that cannot be read is moved aside instead, under
@@ -42,6 +42,8 @@ from desktop.store import Store, StoreError, now_ms
 log = logging.getLogger(__name__)
 
 KEEP = 7
+DAYS = 7
+_DAY_MS = 24 * 60 * 60 * 1000
 AUTO_INTERVAL_S = 4 * 60 * 60
 # How long the first automatic backup waits for its go-ahead at most.
 FIRST_WAIT_S = 30.0
@@ -260,14 +262,28 @@ class Backups:
         }
 
     def _prune(self) -> None:
-        """Keeps the newest KEEP good backups; damaged ones go only once older than
-        the oldest good one kept."""
-        good = 0
-        for backup in self._list():
-            good += backup["good"]
-            if good > self._keep or (good >= self._keep and not backup["good"]):
-                (self.folder / backup["name"]).unlink(missing_ok=True)
-                log.info("removed old backup %s", backup["name"])
+        """Keeps the newest KEEP good backups, and the newest good one of each of the
+        DAYS latest days that have one, so that a day of restarts (a backup each)
+        does not push out yesterday's. Damaged ones go only once there are KEEP good
+        ones and they are older than the oldest good one kept."""
+        listed = self._list()
+        good = [backup for backup in listed if backup["good"]]
+        kept = good[: self._keep]
+        days: set[int] = set()
+        for backup in good:
+            day = backup["created"] // _DAY_MS
+            if day not in days and len(days) < DAYS:
+                days.add(day)
+                if backup not in kept:
+                    kept.append(backup)
+        if len(good) < self._keep:
+            return
+        oldest = min(backup["created"] for backup in kept)
+        for backup in listed:
+            if backup in kept or (not backup["good"] and backup["created"] > oldest):
+                continue
+            (self.folder / backup["name"]).unlink(missing_ok=True)
+            log.info("removed old backup %s", backup["name"])
 
     def _remove_stale_parts(self) -> None:
         cutoff = time.time() - _STALE_PART_S

@@ -19,10 +19,12 @@ import pytest
 
 from desktop import migrations, paths
 from desktop.app import InstanceLock
-from desktop.backup import KEEP, AutoBackups, BackupError, Backups, parse_name
+from desktop.backup import DAYS, KEEP, AutoBackups, BackupError, Backups, parse_name
 from desktop.search import Search
 from desktop.store import VECTOR_DIMENSIONS, Store
 from tests.conftest import ROOT
+from tests.desktop.clock import DAY_MS
+from tests.desktop.clock import Clock as SettableClock
 from tests.trust.broken_db import (
     BREAKERS,
     NO_FILE_OVERRIDE,
@@ -144,6 +146,23 @@ def test_the_newest_seven_are_kept(store: Store, backups: Backups):
 
     assert [b["name"] for b in backups.list()] == taken[::-1][:KEEP]
     assert sorted(p.name for p in backups.folder.iterdir()) == sorted(taken[-KEEP:])
+
+
+def test_a_day_of_restarts_does_not_push_out_the_days_before(store: Store, data: Path):
+    clock = SettableClock()
+    backups = Backups(paths.database_file(data), paths.backups_dir(data), clock=clock)
+    midnight = (clock.now // DAY_MS + 1) * DAY_MS
+    taken: dict[int, list[str]] = {}
+    for day in range(DAYS + 3):
+        # A start a day, each with its backup; the last day, many starts.
+        for start in range(2 if day < DAYS + 2 else KEEP + 3):
+            clock.now = midnight + day * DAY_MS + start * 60_000
+            taken.setdefault(day, []).append(backups.take("auto")["name"])
+
+    last = DAYS + 2
+    older_days = [taken[day][-1] for day in range(last - 1, last - DAYS, -1)]
+    assert [b["name"] for b in backups.list()] == taken[last][::-1][:KEEP] + older_days
+    assert len(older_days) == DAYS - 1
 
 
 def test_names_sort_by_time_and_say_what_made_them(backups: Backups):
