@@ -1,10 +1,10 @@
 """Build the encoder the webview runs: `python -m ml.build_encoder [--force]`.
 
-Writes webui/models/use/: table.bin (the token table's uint8 codes, row = token
-id), sp.model, tokens/ and sentences/ (TF.js graph models of ml.encoder's two
-graphs: model.json + weight shards), and manifest.json last. Returns at once
-when the manifest already describes the current sources and settings;
-TensorFlow is imported only for a real build.
+Writes webui/models/use/: table.bin (the token table's codes, each row Huffman-coded
+on its own: ml/table_codec.py), sp.model, tokens/ and sentences/ (TF.js graph models
+of ml.encoder's two graphs: model.json + weight shards), and manifest.json last.
+Returns at once when the manifest already describes the current sources and
+settings; TensorFlow is imported only for a real build.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import encoder, tokenize
+from ml import encoder, table_codec, tokenize
 
 # tensorflowjs imports tensorflow_decision_forests, whose welcome banner imports
 # IPython whenever stdout is not a terminal (pytest, pipes) and fails without it.
@@ -41,8 +41,8 @@ GRAPHS = ("tokens", "sentences")
 # The files' layout and the graphs' inputs and outputs, which encoder.js reads.
 # Not part of the model id (encoder.VERSION is: the vectors): bump this when the
 # graphs change shape but not their vectors, so the set-up rebuilds the folder
-# and the tagger trained on those vectors stays current.
-LAYOUT = 2
+# and the tagger trained on those vectors stays current. 3: the Huffman-coded table.
+LAYOUT = 3
 MIN_COSINE = 0.9999
 TOOLS = ("tensorflow", "tensorflowjs", "sentencepiece", "numpy")
 
@@ -112,6 +112,15 @@ def min_cosine(src: encoder.Source, dense: dict[str, np.ndarray], texts: list[st
     return float((ref * got).sum(axis=1).min())
 
 
+def table_file(codes: np.ndarray) -> table_codec.EncodedTable:
+    """The token table's file, decoded back and compared before it is written."""
+    table = table_codec.encode(codes, encoder.TABLE_CHUNKS)
+    decoded = table_codec.decode(table.data, table.lengths, *codes.shape)
+    if not np.array_equal(decoded, codes):
+        raise RuntimeError("the token table does not decode to its codes")
+    return table
+
+
 class Progress:
     def __init__(self, steps: int) -> None:
         self.steps, self.step, self.t0 = steps, 0, time.monotonic()
@@ -155,7 +164,8 @@ def build(sha: dict[str, str], out: Path = OUT) -> dict:
                                    signature_def=name,
                                    quantization_dtype_map={QUANTIZATION: True})
         progress("writing the token table and sp.model")
-        src.table.codes.tofile(files / "table.bin")
+        table = table_file(src.table.codes)
+        (files / "table.bin").write_bytes(table.data)
         shutil.copyfile(encoder.source_dir() / "sp.model", files / "sp.model")
         for old in out.iterdir():
             if old.is_dir():
@@ -173,9 +183,16 @@ def build(sha: dict[str, str], out: Path = OUT) -> dict:
         "tools": {"python": platform.python_version(), **{t: version(t) for t in TOOLS}},
         "settings": settings(),
         "quantization": {"graph_weights": QUANTIZATION, "min_cosine_vs_float32": fidelity,
-                         "token_table": "uint8 codes; row r = code * scale[r % 17] + lo[r % 17]"},
-        "table": {"file": "table.bin", "rows": int(src.table.codes.shape[0]),
-                  "dim": encoder.EMB_DIM, "chunks": encoder.TABLE_CHUNKS,
+                         "token_table": "6-bit codes; row r = code * scale[r % 17] + lo[r % 17]"},
+        "table": {"file": "table.bin", "format": table_codec.FORMAT,
+                  "layout": "uint32 little-endian bit offset per row, then each row's "
+                            "codewords (canonical Huffman, one code per chunk) most "
+                            f"significant bit first, then {table_codec.PAD} zero bytes",
+                  "rows": int(src.table.codes.shape[0]), "dim": encoder.EMB_DIM,
+                  "chunks": encoder.TABLE_CHUNKS, "bytes": len(table.data),
+                  "max_code_bits": table_codec.MAX_BITS,
+                  "code_lengths": table.lengths.tolist(),
+                  "codes_sha256": table_codec.codes_sha256(src.table.codes),
                   "scale": src.table.scale.tolist(), "lo": src.table.lo.tolist()},
         "tokenizer": {"file": "sp.model", "bos": tokenize.BOS, "eos": tokenize.EOS},
         "chunking": {"max_tokens": tokenize.MAX_TOKENS,

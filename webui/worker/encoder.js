@@ -1,16 +1,17 @@
-// The sentence encoder after tokenization: token ids -> rows of the uint8 token
-// table, dequantised for just these ids -> per-token features (tokens graph,
+// The sentence encoder after tokenization: token ids -> rows of the token table
+// (token_table.js), decoded for just these ids -> per-token features (tokens graph,
 // remembered) -> first layer (here) -> sentences graph -> unit vectors. The
 // graphs run as TF.js ops (encoder_graphs.js).
 // Mirrors ml/encoder.py (TokenTable, first_layer, Network) and ml/tokenize.py
 // (chunking); the model folder is what ml/build_encoder.py writes.
 
 import { encoderGraphs } from "./encoder_graphs.js";
+import { TokenTable } from "./token_table.js";
 
 const DIM = 512;
 const CNN = 256;
 // ml/build_encoder.py LAYOUT: the graphs' inputs and outputs this file feeds.
-const LAYOUT = 2;
+const LAYOUT = 3;
 const BOS = 1;
 const EOS = 2;
 // Token rows per forward pass and rows per batch: enough to amortise the
@@ -75,17 +76,13 @@ function unit(v) {
 }
 
 class Encoder {
-  constructor(tf, graphs, manifest, codes) {
+  constructor(tf, graphs, manifest, table) {
     this.tf = tf;
     this.graphs = graphs;
     this.modelId = manifest.model_id;
     this.maxTokens = manifest.chunking.max_tokens;
     this.branches = manifest.branches;
-    this.codes = codes;
-    this.scale = Float64Array.from(manifest.table.scale);
-    this.lo = Float64Array.from(manifest.table.lo);
-    this.chunks = manifest.table.chunks;
-    this.rowCount = manifest.table.rows;
+    this.table = table;
     this.xDim = CNN * this.branches.length;
     // Token features by id, least recently used first (a Map keeps insertion order).
     this.memo = new Map();
@@ -93,11 +90,7 @@ class Encoder {
 
   /** Writes the dequantised table row of `id` into out[offset ...]. */
   tableRow(id, out, offset) {
-    if (!(id >= 0 && id < this.rowCount)) throw new RangeError(`token id ${id}`);
-    const scale = this.scale[id % this.chunks];
-    const lo = this.lo[id % this.chunks];
-    const src = id * DIM;
-    for (let k = 0; k < DIM; k++) out[offset + k] = this.codes[src + k] * scale + lo;
+    this.table.row(id, out, offset);
   }
 
   /** Makes sure every id of idRows has its token features in the memo. */
@@ -252,16 +245,13 @@ export async function loadEncoder(tf, folderUrl) {
     throw new Error(`${folder.href}: model layout ${manifest.layout}, expected ${LAYOUT}: `
       + "rebuild it with python -m ml.build_encoder");
   }
-  const [tokens, sentences, table] = await Promise.all([
+  const [tokens, sentences, tableData] = await Promise.all([
     tf.loadGraphModel(new URL(manifest.graphs.tokens.file, folder).href),
     tf.loadGraphModel(new URL(manifest.graphs.sentences.file, folder).href),
     fetchOk(new URL(manifest.table.file, folder)).then((r) => r.arrayBuffer()),
   ]);
-  const codes = new Uint8Array(table);
-  if (codes.length !== manifest.table.rows * manifest.table.dim) {
-    throw new Error(`${manifest.table.file}: ${codes.length} bytes, manifest says otherwise`);
-  }
-  const encoder = new Encoder(tf, encoderGraphs(tf, { tokens, sentences }), manifest, codes);
+  const table = new TokenTable(tableData, manifest.table);
+  const encoder = new Encoder(tf, encoderGraphs(tf, { tokens, sentences }), manifest, table);
   // The first run allocates and, on webgl, compiles; do it now, not on a keystroke.
   await encoder.embedRows([Int32Array.of(BOS, EOS)]);
   return encoder;
