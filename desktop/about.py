@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,11 @@ LICENCES_DIR = Path(__file__).resolve().parent.parent / "packaging" / "licenses"
 APACHE = "Apache-2.0.txt"
 # Copied from the Python that builds the package (build.spec).
 PYTHON_TEXT = "Python-LICENSE.txt"
+# Where the window is Qt (Linux, desktop/app.py) Margin ships with PyQt6, which is
+# GPL-3.0 only: that package as a whole, Margin's own code in it included, is
+# offered under GPL-3.0. Elsewhere no GPL part ships.
+WHOLE_PACKAGE_LICENCE = "GPL-3.0" if sys.platform.startswith("linux") else None
+WHOLE_PACKAGE_REASON = "it includes PyQt6"
 
 
 def version() -> str:
@@ -219,6 +225,17 @@ def _part(part: Part) -> dict[str, Any]:
     }
 
 
+def whole_package_licence() -> dict[str, Any] | None:
+    """The licence of the package as a whole where it is not Margin's own, with its text."""
+    if WHOLE_PACKAGE_LICENCE is None:
+        return None
+    return {
+        "licence": WHOLE_PACKAGE_LICENCE,
+        "reason": WHOLE_PACKAGE_REASON,
+        "licence_files": _installed("PyQt6")[1],
+    }
+
+
 def facts() -> dict[str, Any]:
     """Everything the About view shows, as plain data for the page."""
     models_and_data = [_part(part) for part in MODELS_AND_DATA]
@@ -231,6 +248,7 @@ def facts() -> dict[str, Any]:
         "version": version(),
         "licence": LICENCE,
         "licence_file": str(licences_folder() / APACHE),
+        "whole_package": whole_package_licence(),
         "summary": "Private notes that tag themselves. Everything, the models included, "
         "runs on this computer; no note ever leaves it.",
         "models_and_data": models_and_data,
@@ -248,6 +266,11 @@ def licences_folder() -> Path:
 def notice() -> str:
     """Plain-text credits for the package's licences folder (the same facts as About)."""
     lines = [f"{NAME} {version()}, licensed under {LICENCE}.", ""]
+    if WHOLE_PACKAGE_LICENCE is not None:
+        lines[-1:-1] = [
+            f"This package as a whole is offered under the terms of {WHOLE_PACKAGE_LICENCE}: "
+            f"{WHOLE_PACKAGE_REASON}, which is {WHOLE_PACKAGE_LICENCE}."
+        ]
     for heading, parts in (
         ("Models and the data they learnt from", MODELS_AND_DATA),
         ("Software inside Margin", SOFTWARE),

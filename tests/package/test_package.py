@@ -147,6 +147,11 @@ def test_the_moved_copy_is_what_runs(app: AppProcess, moved: Path) -> None:
     assert all(Path(file).is_relative_to(moved) for file in licence_files)
     qt = next(part for part in about["software"] if part["name"].startswith("Qt 6"))
     assert qt["version"] and qt["licence"] == "LGPL-3.0"
+    # PyQt6 is GPL-3.0 only, so the Linux package as a whole is offered under it.
+    whole = about["whole_package"]
+    assert whole["licence"] == "GPL-3.0" and "PyQt6" in whole["reason"]
+    [gpl] = whole["licence_files"]
+    assert Path(gpl).is_relative_to(moved) and "GNU GENERAL PUBLIC LICENSE" in Path(gpl).read_text()
 
 
 def test_about_shows_the_version_and_the_credits(app: AppProcess) -> None:
@@ -157,6 +162,9 @@ def test_about_shows_the_version_and_the_credits(app: AppProcess) -> None:
         "[...document.querySelectorAll('#about-models .about-licence')].map(e => e.textContent)"
     )
     assert shown == ["Apache-2.0", "CC BY 3.0", "CC BY-SA 4.0"]
+    whole = app.eval("document.getElementById('about-whole-package').textContent")
+    assert "package as a whole is offered under the terms of the GPL-3.0 licence" in whole
+    assert "PyQt6" in whole
     app.press("Escape")
     app.wait_for("!document.getElementById('about-panel').open")
 

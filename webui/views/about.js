@@ -22,6 +22,15 @@ function part(item) {
   );
 }
 
+/** The licence the package as a whole is offered under, where it is not Margin's own. */
+function wholePackage(whole) {
+  if (!whole) return null;
+  return el("p", { className: "transfer-hint", id: "about-whole-package" },
+    `This package as a whole is offered under the terms of the ${whole.licence} licence: `
+    + `${whole.reason}, which is ${whole.licence}`
+    + (whole.licence_files.length ? ` (${whole.licence_files.join(", ")}).` : "."));
+}
+
 export class AboutDialog {
   /** handlers.onError(error): a failure to show in the status bar. */
   constructor(doc, handlers) {
@@ -51,6 +60,7 @@ export class AboutDialog {
       el("p", { className: "transfer-hint" }, facts.summary),
       el("p", { className: "transfer-hint" },
         `${facts.name} is free software under the ${facts.licence} licence (${facts.licence_file}).`),
+      wholePackage(facts.whole_package),
       el("h3", { className: "section-label" }, "Models and the data they learnt from"),
       el("ul", { className: "about-parts", id: "about-models" }, facts.models_and_data.map(part)),
       el("h3", { className: "section-label" }, "Software inside Margin"),
