@@ -242,15 +242,14 @@ class Api:
         return {**reply, "vector": _b64(vector) if vector is not None and reply["stale"] else None}
 
     @_bridge
-    def suggest(self, note_id: Any, content_hash: Any, vector_b64: Any, tagger: Any, outputs: Any):
-        """Keeps what the taggers said about the note's text with this hash (computed
-        from this vector) and returns the note's suggestions; {"stored": false} and
-        none if the text has changed since."""
-        return self._suggester.record(
+    def suggest(self, note_id: Any, content_hash: Any, vector_b64: Any, outputs: Any):
+        """The note's suggestions from what the taggers said about its text with this
+        hash (computed from this vector); {"current": false} and none if the text has
+        changed since. Keeps nothing: put_suggestions does, after they show."""
+        return self._suggester.for_text(
             validate.note_id(note_id),
             validate.content_hash(content_hash),
             validate.vector(vector_b64),
-            validate.tagger_id(tagger),
             validate.tagger_outputs(outputs),
         )
 

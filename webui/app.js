@@ -27,6 +27,8 @@ import { renderTagSidebar } from "./views/tagSidebar.js";
 import { Toast } from "./views/toast.js";
 
 const SAVE_DELAY_MS = 400;
+// How long the page's updates after a save wait for the new text's suggestions.
+const SUGGESTIONS_FIRST_MS = 150;
 // While notes cannot be written (a full disk, a read-only folder), saving is tried
 // again this often, besides on each keystroke.
 const RETRY_MS = 3000;
@@ -196,17 +198,25 @@ async function sendSave(id, fields) {
   const last = editor.noteId === id ? editor.note : null;
   const text = last && { title: fields.title ?? last.title, body: fields.body ?? last.body };
   if (text && (text.title !== last.title || text.body !== last.body)) indexer.noteSaving(id, text);
+  let note;
   try {
-    const note = await api.saveNote(id, fields);
-    editor.update(note);
-    if (note.content_hash !== before) indexer.noteChanged(note);
-    if (pending.size === 0) status.setSaveState("saved");
+    note = await api.saveNote(id, fields);
   } catch (error) {
     // Typed text stays in the editor and goes out again with the next save.
     if (editor.noteId === id) Object.keys(fields).forEach((field) => pending.add(field));
     saveFailed(error);
     return;
   }
+  if (note.content_hash !== before) {
+    // The page's own updates after a save (the note's details, "Saved", its row) wait
+    // for the new text's suggestions, a moment at most: their layout on this thread
+    // held up the worker's answer by 10-40 ms.
+    const shown = indexer.noteChanged(note);
+    const enough = new Promise((resolve) => { setTimeout(resolve, SUGGESTIONS_FIRST_MS); });
+    await Promise.race([shown, enough]);
+  }
+  editor.update(note);
+  if (pending.size === 0) status.setSaveState("saved");
   saveWorked();
   await refreshSavedRow(id);
 }

@@ -79,8 +79,8 @@ export const api = {
     const reply = await call("suggestions", id, tagger);
     return { ...reply, vector: reply.vector ? floatsFromBase64(reply.vector) : null };
   },
-  suggest: (id, contentHash, vector, tagger, outputs) =>
-    call("suggest", id, contentHash, vectorBase64(vector), tagger, outputs),
+  suggest: (id, contentHash, vector, outputs) =>
+    call("suggest", id, contentHash, vectorBase64(vector), outputs),
   /** items: [{id, content_hash, outputs}] */
   putSuggestions: (tagger, items) => call("put_suggestions", tagger, items),
   suggestionBacklog: (modelId, tagger) => call("suggestion_backlog", modelId, tagger),

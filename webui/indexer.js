@@ -79,16 +79,23 @@ export class Indexer {
     this.early.set(id, { text, vector });
   }
 
-  /** A note as the store returned it after its text (content hash) changed. */
+  /** A note as the store returned it after its text (content hash) changed. Resolves
+   * once the vector made for that text has been handed to onEmbedded and what it
+   * returned settled (its suggestions shown), or at once with no model to make it. */
   noteChanged(note) {
     // Before the model is ready the catch-up at its start finds this note anyway.
-    if (this.modelId === null) return;
+    if (this.modelId === null) return Promise.resolve();
     const text = contentText(note);
     const early = this.early.get(note.id);
     this.early.delete(note.id);
     const vector = early?.text === text ? early.vector : null;
-    this.saved.set(note.id, { text, hash: note.content_hash, vector });
+    const handed = new Promise((resolve) => {
+      // A newer text of the note takes the place of one still waiting: that one is done.
+      this.saved.get(note.id)?.handed();
+      this.saved.set(note.id, { text, hash: note.content_hash, vector, handed: resolve });
+    });
     this.#storeSaved().catch((error) => this.handlers.onError(error));
+    return handed;
   }
 
   /** Embeds every note without a current vector, a few at a time. */
@@ -151,7 +158,11 @@ export class Indexer {
       while (this.saved.size > 0) {
         const jobs = [...this.saved].map(([id, job]) => ({ id, ...job }));
         this.saved.clear();
-        await this.#embedAndStore(jobs, SAVED);
+        try {
+          await this.#embedAndStore(jobs, SAVED);
+        } finally {
+          for (const job of jobs) job.handed(); // also when embedding or storing failed
+        }
       }
     } finally {
       this.savingNow = false;
@@ -162,7 +173,10 @@ export class Indexer {
   async #embedAndStore(jobs, lane) {
     const { vectors, tags } = await this.#embedTagged(jobs, lane);
     const used = this.handlers.onEmbedded(jobs, vectors, tags, lane);
-    if (lane === SAVED) await used;
+    if (lane === SAVED) {
+      await used;
+      for (const job of jobs) job.handed();
+    }
     // One call and one transaction for the whole batch. "stale": the note changed
     // while it was embedded, its new text comes next; a note deleted meanwhile
     // needs no vector.

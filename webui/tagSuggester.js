@@ -161,20 +161,21 @@ export class TagSuggester {
     await this.#keep(jobs, vectors, tagger, outputs);
   }
 
-  /** Keeps the taggers' outputs for jobs [{id, hash}] and shows the open note's. */
+  /** Shows the open note's suggestions first, then keeps the taggers' outputs for
+   * jobs [{id, hash}]: a write waits for the disk, and would hold up the showing. */
   async #keep(jobs, vectors, tagger, outputs) {
     this.counts.tagged += vectors.length;
+    const items = jobs.map((job, i) => ({ id: job.id, content_hash: job.hash, outputs: outputs[i] }));
     const open = jobs.findIndex((job) => job.id === this.noteId);
-    const others = jobs
-      .map((job, i) => ({ id: job.id, content_hash: job.hash, outputs: outputs[i] }))
-      .filter((_, i) => i !== open);
-    if (others.length > 0) await this.api.putSuggestions(tagger, others);
-    if (open === -1) return;
-    const job = jobs[open];
-    const ticket = ++this.ticket;
-    const reply = await this.api.suggest(job.id, job.hash, vectors[open], tagger, outputs[open]);
-    // Not stored: the note changed meanwhile, and its new text's turn comes next.
-    if (ticket === this.ticket && reply.stored) this.#show(job.id, reply.suggestions);
+    if (open !== -1) {
+      const job = jobs[open];
+      const ticket = ++this.ticket;
+      const reply = await this.api.suggest(job.id, job.hash, vectors[open], outputs[open]);
+      // Not current: the note changed meanwhile, and its new text's turn comes next.
+      if (ticket === this.ticket && reply.current) this.#show(job.id, reply.suggestions);
+    }
+    // Outputs of text changed since are skipped by the store.
+    await this.api.putSuggestions(tagger, items);
   }
 
   #show(noteId, suggestions) {

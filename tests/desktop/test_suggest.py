@@ -127,13 +127,17 @@ def test_suggestions_for_a_note_merge_kept_outputs_and_neighbours(
     assert first["suggestions"][0]["reasons"][0]["count"] == 3
 
     outputs = [output("food", 0.9), output("dinner", 0.8, "personal")]
-    recorded = suggester.record(note_id, note["content_hash"], vector.tobytes(), TAGGER, outputs)
-    assert recorded["stored"]
+    fresh = suggester.for_text(note_id, note["content_hash"], vector.tobytes(), outputs)
+    assert fresh["current"]
     # "dinner" is on the note already (as "Dinner").
-    assert [s["tag"] for s in recorded["suggestions"]] == ["food", "recipes"]
+    assert [s["tag"] for s in fresh["suggestions"]] == ["food", "recipes"]
+    # Merging kept nothing: opening the note still finds the outputs stale...
+    assert suggester.for_note(note_id, TAGGER)["stale"]
+    # ...until the page keeps them, after showing them.
+    assert store.put_many_tag_suggestions(TAGGER, [(note_id, note["content_hash"], outputs)])
 
     again = suggester.for_note(note_id, TAGGER)
-    assert not again["stale"] and again["suggestions"] == recorded["suggestions"]
+    assert not again["stale"] and again["suggestions"] == fresh["suggestions"]
     assert suggester.for_note(note_id, "another:tagger")["stale"]
 
     # A rejected tag stays out, however many sources name it.
@@ -152,25 +156,27 @@ def test_outputs_of_older_text_are_not_kept_nor_shown(store: Store, search: Sear
     note_id = add_note(store, "first", vector)
     old_hash = store.get_note(note_id)["content_hash"]
     suggester = Suggester(store, search)
-    assert suggester.record(note_id, old_hash, vector.tobytes(), TAGGER, [output("food", 0.9)])[
-        "stored"
-    ]
+    food = [output("food", 0.9)]
+    assert suggester.for_text(note_id, old_hash, vector.tobytes(), food)["current"]
+    assert store.put_many_tag_suggestions(TAGGER, [(note_id, old_hash, food)]) == [True]
     store.update_note(note_id, body="rewritten")
     reply = suggester.for_note(note_id, TAGGER)
     # The kept outputs were for the old text, and the vector is stale too.
     assert reply["suggestions"] == [] and reply["stale"] and reply["vector"] is None
-    assert suggester.record(note_id, old_hash, vector.tobytes(), TAGGER, []) == {
-        "stored": False, "suggestions": []
+    # Outputs the worker made from the old text, arriving late: not shown, not kept.
+    assert suggester.for_text(note_id, old_hash, vector.tobytes(), food) == {
+        "current": False, "suggestions": []
     }
+    assert store.put_many_tag_suggestions(TAGGER, [(note_id, old_hash, food)]) == [False]
 
 
 def test_a_note_without_text_gets_no_suggestions(store: Store, search: Search) -> None:
     note = store.create_note()
     vector = unit(np.ones(512))
-    reply = Suggester(store, search).record(
-        note["id"], note["content_hash"], vector.tobytes(), TAGGER, [output("food", 0.99)]
+    reply = Suggester(store, search).for_text(
+        note["id"], note["content_hash"], vector.tobytes(), [output("food", 0.99)]
     )
-    assert reply == {"stored": True, "suggestions": []}
+    assert reply == {"current": True, "suggestions": []}
 
 
 def test_background_listing_follows_text_and_tagger(store: Store) -> None:
@@ -220,11 +226,11 @@ def test_the_bridge_checks_suggestion_calls(store: Store, search: Search) -> Non
     note = store.create_note(title="Soup", body="Lentils")
     good_vector = base64.b64encode(unit(np.ones(512)).tobytes()).decode()
     refused = {
-        "source": api.suggest(note["id"], note["content_hash"], good_vector, TAGGER,
+        "source": api.suggest(note["id"], note["content_hash"], good_vector,
                               [{"tag": "x", "confidence": 0.5, "source": "neighbours"}]),
-        "confidence": api.suggest(note["id"], note["content_hash"], good_vector, TAGGER,
+        "confidence": api.suggest(note["id"], note["content_hash"], good_vector,
                                   [{"tag": "x", "confidence": 1.5, "source": "topic"}]),
-        "keys": api.suggest(note["id"], note["content_hash"], good_vector, TAGGER,
+        "keys": api.suggest(note["id"], note["content_hash"], good_vector,
                             [{"tag": "x", "confidence": 0.5}]),
         "tagger": api.suggestions(note["id"], "has spaces"),
         "feedback": api.reject_suggestion(note["id"], "x", "guess", 0.5),
@@ -236,9 +242,9 @@ def test_the_bridge_checks_suggestion_calls(store: Store, search: Search) -> Non
     }
     for case, reply in refused.items():
         assert reply["error"]["code"] == "invalid", case
-    stored = api.suggest(note["id"], note["content_hash"], good_vector, TAGGER,
-                         [{"tag": "food", "confidence": 0.75, "source": "topic"}])
-    assert stored["stored"] and stored["suggestions"][0]["tag"] == "food"
+    fresh = api.suggest(note["id"], note["content_hash"], good_vector,
+                        [{"tag": "food", "confidence": 0.75, "source": "topic"}])
+    assert fresh["current"] and fresh["suggestions"][0]["tag"] == "food"
     assert api.put_suggestions(TAGGER, [
         {"id": note["id"], "content_hash": note["content_hash"], "outputs": []},
         {"id": 999, "content_hash": "0" * 64, "outputs": []},
