@@ -1,7 +1,7 @@
 // The sentence encoder after tokenization: token ids -> rows of the token table
 // (token_table.js), decoded for just these ids -> per-token features (tokens graph,
 // remembered) -> first layer (here) -> sentences graph -> unit vectors. The
-// graphs run as TF.js ops (encoder_graphs.js).
+// graphs run as TF.js ops and JS loops (encoder_graphs.js).
 // Mirrors ml/encoder.py (TokenTable, first_layer, Network) and ml/tokenize.py
 // (chunking); the model folder is what ml/build_encoder.py writes.
 
@@ -20,7 +20,7 @@ const BATCH_TOKENS = 4096;
 const BATCH_ROWS = 64;
 // Token features are a function of the token id alone (ml/encoder.py), so the
 // worker remembers them: a note costs only the layers that see its context.
-// 4,096 tokens x 3,328 floats is 55 MB.
+// Each keeps its table row too (3,328 + 512 floats): 4,096 tokens are 63 MB.
 const MEMO_TOKENS = 4096;
 const TOKENS_PER_RUN = 1024;
 
@@ -72,12 +72,13 @@ function unit(v) {
   let norm = 0;
   for (let k = 0; k < v.length; k++) norm += v[k] * v[k];
   norm = Math.sqrt(norm);
-  return Float32Array.from(v, (x) => x / norm);
+  const out = new Float32Array(v.length);
+  for (let k = 0; k < v.length; k++) out[k] = v[k] / norm;
+  return out;
 }
 
 class Encoder {
-  constructor(tf, graphs, manifest, table) {
-    this.tf = tf;
+  constructor(graphs, manifest, table) {
     this.graphs = graphs;
     this.modelId = manifest.model_id;
     this.maxTokens = manifest.chunking.max_tokens;
@@ -112,12 +113,15 @@ class Encoder {
       const part = ids.slice(start, start + TOKENS_PER_RUN);
       const rows = new Float32Array(part.length * DIM);
       part.forEach((id, i) => this.tableRow(id, rows, i * DIM));
-      const input = this.tf.tensor2d(rows, [part.length, DIM]);
-      const output = this.graphs.tokens(input);
-      const data = output.dataSync();
-      this.tf.dispose([input, output]);
+      const data = this.graphs.tokens(rows, part.length);
       const size = data.length / part.length;
-      part.forEach((id, i) => this.memo.set(id, data.slice(i * size, (i + 1) * size)));
+      // The table row rides along: inputs() needs it for every token of every note.
+      part.forEach((id, i) => {
+        const entry = new Float32Array(size + DIM);
+        entry.set(data.subarray(i * size, (i + 1) * size));
+        entry.set(rows.subarray(i * DIM, (i + 1) * DIM), size);
+        this.memo.set(id, entry);
+      });
     }
   }
 
@@ -130,9 +134,8 @@ class Encoder {
 
   /**
    * The sentences graph's inputs for padded id rows (ml/encoder.py
-   * sentence_inputs): table rows [B, 1, T, 512], the first layer's output h1 per
-   * branch [B, 1, T, 256] (zeros past each end), each token's pooling weight
-   * mask / sqrt(n) [B, 1, T, 1] and each row's sqrt(n) [B, 1].
+   * sentence_inputs): table rows [B, T, 512], the first layer's output h1 per
+   * branch [B, T, 256] (zeros past each end) and each row's length.
    * As ml/encoder.py first_layer: position t of branch (width, left) sums slot
    * s of the token at t + s - left, in slot order, then h1 = x + relu(sum).
    */
@@ -142,9 +145,9 @@ class Encoder {
     const X = this.xDim;
     const rows = new Float32Array(B * width * DIM);
     const h1 = this.branches.map(() => new Float32Array(B * width * CNN));
-    const weight = new Float32Array(B * width);
-    const root = new Float32Array(B);
+    const lengths = idRows.map((ids) => ids.length);
     const sum = new Float32Array(width * CNN);
+    const rowAt = X + this.branches.reduce((total, b) => total + b.width, 0) * CNN;
     for (let b = 0; b < B; b++) {
       const ids = idRows[b];
       const n = ids.length;
@@ -168,36 +171,21 @@ class Encoder {
           for (let k = 0; k < CNN; k++) out[at + k] = x[channel + k] + Math.max(sum[t * CNN + k], 0);
         }
       });
-      const share = 1 / Math.sqrt(n);
-      for (let t = 0; t < n; t++) {
-        this.tableRow(ids[t], rows, (b * width + t) * DIM);
-        weight[b * width + t] = share;
-      }
-      root[b] = Math.sqrt(n);
+      for (let t = 0; t < n; t++) rows.set(feats[t].subarray(rowAt, rowAt + DIM), (b * width + t) * DIM);
     }
-    return { rows, h1, weight, root, width };
+    return { rows, h1, lengths, width };
   }
 
   /** One unit vector per id row (rows of at most maxTokens), in order. */
   async embedRows(idRows) {
-    const tf = this.tf;
     const out = new Array(idRows.length);
     for (const batch of buckets(idRows)) {
       const batchRows = batch.map((i) => idRows[i]);
       this.remember(batchRows);
-      const { rows, h1, weight, root, width } = this.inputs(batchRows);
-      const B = batch.length;
-      const inputs = {
-        rows: tf.tensor4d(rows, [B, 1, width, DIM]),
-        weight: tf.tensor4d(weight, [B, 1, width, 1]),
-        root: tf.tensor2d(root, [B, 1]),
-      };
-      this.branches.forEach(({ width: n }, i) => {
-        inputs[`h1_${n}`] = tf.tensor4d(h1[i], [B, 1, width, CNN]);
-      });
-      const result = this.graphs.sentences(inputs);
-      const data = result.dataSync();
-      tf.dispose([...Object.values(inputs), result]);
+      const { rows, h1, lengths, width } = this.inputs(batchRows);
+      const inputs = { rows, lengths, width };
+      this.branches.forEach(({ width: n }, i) => { inputs[`h1_${n}`] = h1[i]; });
+      const data = this.graphs.sentences(inputs);
       batch.forEach((i, b) => { out[i] = unit(data.subarray(b * DIM, (b + 1) * DIM)); });
       this.forgetOldest();
     }
@@ -251,7 +239,7 @@ export async function loadEncoder(tf, folderUrl) {
     fetchOk(new URL(manifest.table.file, folder)).then((r) => r.arrayBuffer()),
   ]);
   const table = new TokenTable(tableData, manifest.table);
-  const encoder = new Encoder(tf, encoderGraphs(tf, { tokens, sentences }), manifest, table);
+  const encoder = new Encoder(encoderGraphs(tf, { tokens, sentences }), manifest, table);
   // The first run allocates and, on webgl, compiles; do it now, not on a keystroke.
   await encoder.embedRows([Int32Array.of(BOS, EOS)]);
   return encoder;
