@@ -146,7 +146,7 @@ class Encoder {
     const rows = new Float32Array(B * width * DIM);
     const h1 = this.branches.map(() => new Float32Array(B * width * CNN));
     const lengths = idRows.map((ids) => ids.length);
-    const sum = new Float32Array(width * CNN);
+    const sum = new Float32Array(CNN);
     const rowAt = X + this.branches.reduce((total, b) => total + b.width, 0) * CNN;
     for (let b = 0; b < B; b++) {
       const ids = idRows[b];
@@ -154,22 +154,22 @@ class Encoder {
       const feats = Array.from(ids, (id) => this.memo.get(id));
       let from = X;
       this.branches.forEach(({ width: slots, left }, branch) => {
-        sum.fill(0);
-        for (let s = 0; s < slots; s++, from += CNN) {
-          const shift = s - left;
-          for (let t = Math.max(0, -shift); t < Math.min(n, n - shift); t++) {
-            const src = feats[t + shift];
-            const dst = t * CNN;
-            for (let k = 0; k < CNN; k++) sum[dst + k] += src[from + k];
-          }
-        }
         const out = h1[branch];
         const channel = branch * CNN;
         for (let t = 0; t < n; t++) {
+          sum.fill(0);
+          for (let s = 0; s < slots; s++) {
+            const u = t + s - left;
+            if (u < 0 || u >= n) continue;
+            const src = feats[u];
+            const slot = from + s * CNN;
+            for (let k = 0; k < CNN; k++) sum[k] += src[slot + k];
+          }
           const x = feats[t];
           const at = (b * width + t) * CNN;
-          for (let k = 0; k < CNN; k++) out[at + k] = x[channel + k] + Math.max(sum[t * CNN + k], 0);
+          for (let k = 0; k < CNN; k++) out[at + k] = x[channel + k] + Math.max(sum[k], 0);
         }
+        from += slots * CNN;
       });
       for (let t = 0; t < n; t++) rows.set(feats[t].subarray(rowAt, rowAt + DIM), (b * width + t) * DIM);
     }

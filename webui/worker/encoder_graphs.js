@@ -121,28 +121,41 @@ function sentencesNet(tf, model) {
       x: tf.tensor4d(h1[input], [B, 1, width, CNN]), filter, strides: 1, pad: "same", bias, activation: "relu",
     }))));
     const his = convs.map(({ input }) => h1[input]);
+    // Per token f = [row, h + conv] (1280), centred and scaled by its LayerNorm
+    // and pooling weight, summed: sum_t s_t (f_t - m_t) = sum_t s_t f_t - sum_t s_t m_t.
     const total = new Float32Array(B * (features + 1));
-    const f = new Float64Array(features);
     const acc = new Float64Array(features);
     for (let b = 0; b < B; b++) {
       const n = lengths[b];
       acc.fill(0);
+      let shifted = 0;
       for (let t = 0; t < n; t++) {
         const pos = b * width + t;
+        const row = pos * DIM;
+        const at = pos * CNN;
         let sum = 0;
-        for (let k = 0; k < DIM; k++) { const v = rows[pos * DIM + k]; f[k] = v; sum += v; }
+        let squares = 0;
+        for (let k = 0; k < DIM; k++) { const v = rows[row + k]; sum += v; squares += v * v; }
         for (let c = 0; c < outs.length; c++) {
-          const h = his[c], o = outs[c], at = pos * CNN, to = DIM + c * CNN;
-          for (let k = 0; k < CNN; k++) { const v = h[at + k] + o[at + k]; f[to + k] = v; sum += v; }
+          const h = his[c];
+          const o = outs[c];
+          for (let k = 0; k < CNN; k++) { const v = h[at + k] + o[at + k]; sum += v; squares += v * v; }
         }
         const mean = sum / features;
-        let squares = 0;
-        for (let k = 0; k < features; k++) { const d = f[k] - mean; squares += d * d; }
-        const share = 1 / Math.sqrt(squares / features + eps) / Math.sqrt(n);
-        for (let k = 0; k < features; k++) acc[k] += (f[k] - mean) * share;
+        // One pass in double precision; the max only guards rounding below zero.
+        const variance = Math.max(squares / features - mean * mean, 0);
+        const share = 1 / Math.sqrt(variance + eps) / Math.sqrt(n);
+        shifted += mean * share;
+        for (let k = 0; k < DIM; k++) acc[k] += rows[row + k] * share;
+        for (let c = 0; c < outs.length; c++) {
+          const h = his[c];
+          const o = outs[c];
+          const to = DIM + c * CNN;
+          for (let k = 0; k < CNN; k++) acc[to + k] += (h[at + k] + o[at + k]) * share;
+        }
       }
       const at = b * (features + 1);
-      for (let k = 0; k < features; k++) total[at + k] = acc[k];
+      for (let k = 0; k < features; k++) total[at + k] = acc[k] - shifted;
       total[at + features] = Math.sqrt(n);
     }
     return take(tf.tidy(() => {
