@@ -4,10 +4,13 @@ rejected; after a restart the accepted tags are there with origin "accepted" and
 rejected one stays hidden. Existing notes get suggestions in the background as their
 vectors are made, and again, with progress in the status bar, when the taggers change.
 A save changes only its own row of the note list, so suggestions come without waiting
-for the whole list to be laid out again."""
+for the whole list to be laid out again; and a saved text's suggestions show before
+anything else the save sets off (keeping outputs and vector, the row, "Saved"), while
+an answer for text changed since never shows."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -16,9 +19,22 @@ from pathlib import Path
 
 from desktop import paths
 from desktop.store import Store
-from tests.app.indexing import CAUGHT_UP_JS, MODEL_ID, MODEL_READY_JS, sib_sentences
+from tests.app.harness import AppProcess
+from tests.app.indexing import (
+    CAUGHT_UP_JS,
+    MODEL_ID,
+    MODEL_READY_JS,
+    sib_sentences,
+    wait_for_vector,
+)
 from tests.app.suggesting import settled, shown_tags, wait_for_suggestion
-from tests.app.test_window import has_chip_js, new_note_by_keyboard, open_note, rows
+from tests.app.test_window import (
+    SAVED_JS,
+    has_chip_js,
+    new_note_by_keyboard,
+    open_note,
+    rows,
+)
 
 FOOTBALL = ("Football final", "The match went to extra time and our striker scored twice"
             " in the second half.")
@@ -194,3 +210,92 @@ def test_a_save_changes_only_its_own_row(app_factory, tmp_path: Path) -> None:
     app.wait_for("document.querySelectorAll('.note-row').length === 0")
     assert app.eval("document.getElementById('list-count').textContent") == (
         "No notes match “zebra”")
+
+
+SUGGESTIONS_FIRST_MS = 150  # webui/app.js
+# Every suggestion call, keeping of outputs and vectors, and list read, with the tags
+# on screen and the save status at that moment; every change of what is shown.
+RECORDER_JS = """(() => {
+  const log = window.suggestLog = [];
+  const tags = () => [...document.querySelectorAll('#suggestions .suggestion')]
+    .map((s) => s.dataset.tag);
+  const status = () => document.getElementById('save-status').dataset.state;
+  const entry = (event) => ({ event, tags: tags(), status: status(), at: performance.now() });
+  const api = window.pywebview.api;
+  const save = api.save_note;
+  api.save_note = async (...args) => {
+    const reply = await save(...args);
+    log.push(entry('saved_note'));
+    return reply;
+  };
+  for (const name of ['suggest', 'put_suggestions', 'put_embeddings', 'list_notes']) {
+    const call = api[name];
+    api[name] = (...args) => {
+      log.push(entry(name));
+      if (name === 'suggest' && window.holdNextSuggest) {
+        window.holdNextSuggest = false;
+        return new Promise((resolve) => { window.releaseSuggest = () => resolve(call(...args)); });
+      }
+      return call(...args);
+    };
+  }
+  new MutationObserver(() => log.push(entry('shown')))
+    .observe(document.getElementById('suggestions'), { childList: true });
+  new MutationObserver(() => log.push(entry('status')))
+    .observe(document.getElementById('save-status'), { attributeFilter: ['data-state'] });
+  return true;
+})()"""
+
+
+def retype(app: AppProcess, title: str, body: str) -> None:
+    """Replaces the open note's text, as one pause in typing."""
+    app.eval(
+        "(() => { for (const [id, text] of"
+        f" [['title', {json.dumps(title)}], ['body', {json.dumps(body)}]]) {{"
+        " const field = document.getElementById(id); field.value = text;"
+        " field.dispatchEvent(new Event('input')); } return true; })()"
+    )
+
+
+def log_since(app: AppProcess, start: int) -> list[dict]:
+    return app.eval(f"window.suggestLog.slice({start})")
+
+
+def test_suggestions_show_before_the_save_settles(app_factory, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    app = app_factory(data)
+    app.wait_for(MODEL_READY_JS, timeout=60)
+    note_id = new_note_by_keyboard(app, *TOKYO)
+    assert "travel" in settled(app, data, note_id)
+    app.eval(RECORDER_JS)
+
+    # New text: its suggestions show first; keeping the taggers' outputs and the
+    # vector comes after them, and so do the note's row and "Saved", unless the
+    # suggestions took longer than those wait for (a loaded machine).
+    retype(app, *FOOTBALL)
+    app.wait_for(SAVED_JS)
+    assert "sports" in settled(app, data, note_id)
+    log = log_since(app, 0)
+    events = [entry["event"] for entry in log]
+    shown = next(i for i, entry in enumerate(log) if "sports" in entry["tags"])
+    assert events[shown] == "shown" and events[:shown].count("suggest") == 1, events
+    assert events.index("put_suggestions") > shown and events.index("put_embeddings") > shown
+    saved_note = log[events.index("saved_note")]["at"]
+    for after in (events.index("list_notes"),
+                  next(i for i, entry in enumerate(log) if entry["status"] == "saved")):
+        waited = log[after]["at"] - saved_note
+        assert after > shown or waited >= SUGGESTIONS_FIRST_MS, (events, after, waited)
+    assert wait_for_vector(data, note_id) is not None
+
+    # Suggestions for text that changed meanwhile never show. The first text's
+    # answer is held until the second text is saved; "Saved" does not wait for it.
+    start = len(log_since(app, 0))
+    app.eval("window.holdNextSuggest = true")
+    retype(app, *ELECTION)
+    app.wait_for("typeof window.releaseSuggest === 'function'", timeout=20)
+    retype(app, "Packing list", "Passport, adapters, and a guidebook for the trip to Japan.")
+    app.wait_for(f"{SAVED_JS} && document.getElementById('body').value.endsWith('Japan.')")
+    app.eval("window.releaseSuggest()")
+    assert "travel" in settled(app, data, note_id)
+    assert app.call("get_note", note_id)["title"] == "Packing list"
+    assert not any("politics" in entry["tags"] for entry in log_since(app, start))
