@@ -215,6 +215,10 @@ async function sendSave(id, fields) {
     const enough = new Promise((resolve) => { setTimeout(resolve, SUGGESTIONS_FIRST_MS); });
     await Promise.race([shown, enough]);
   }
+  // A tag added or accepted meanwhile showed a newer note than this reply.
+  if (last && editor.note !== last && editor.noteId === id) {
+    note = await api.getNote(id).catch(() => note);
+  }
   editor.update(note);
   if (pending.size === 0) status.setSaveState("saved");
   saveWorked();

@@ -3,8 +3,9 @@
 //
 // The open note: when the indexer has made a vector for a saved note (a pause in
 // typing), the worker has tagged it in the same trip (embedQueue.js), and the
-// taggers' outputs go to Python, which keeps them and answers with the note's
-// suggestions, merged with its neighbours' tags (desktop/suggest.py). A note
+// taggers' outputs go to Python, which answers with the note's suggestions,
+// merged with its neighbours' tags (desktop/suggest.py); once they show, the
+// outputs are kept, so that the write is not on the way to the screen. A note
 // opened shows what Python kept; if that is stale (older text, other taggers)
 // Python hands over the note's vector and it is tagged again (lane SUGGEST).
 //

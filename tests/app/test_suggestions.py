@@ -234,6 +234,7 @@ RECORDER_JS = """(() => {
       log.push(entry(name));
       if (name === 'suggest' && window.holdNextSuggest) {
         window.holdNextSuggest = false;
+        window.whileHeld?.();
         return new Promise((resolve) => { window.releaseSuggest = () => resolve(call(...args)); });
       }
       return call(...args);
@@ -299,3 +300,15 @@ def test_suggestions_show_before_the_save_settles(app_factory, tmp_path: Path) -
     assert "travel" in settled(app, data, note_id)
     assert app.call("get_note", note_id)["title"] == "Packing list"
     assert not any("politics" in entry["tags"] for entry in log_since(app, start))
+
+    # A suggestion accepted while the save's own updates wait keeps its chip.
+    app.eval("delete window.releaseSuggest; window.holdNextSuggest = true;"
+             " window.whileHeld = () => document"
+             ".querySelector('.suggestion[data-tag=\"travel\"] .suggestion-accept').click(); true")
+    retype(app, "Packing list", "Passport, adapters, a guidebook, and a rail pass for Japan.")
+    app.wait_for(f"{SAVED_JS} && typeof window.releaseSuggest === 'function'", timeout=20)
+    assert app.eval(has_chip_js("travel"))
+    app.eval("window.releaseSuggest()")
+    settled(app, data, note_id)
+    assert app.eval(has_chip_js("travel"))
+    assert [tag["name"] for tag in app.call("get_note", note_id)["tags"]] == ["travel"]
