@@ -77,6 +77,25 @@ function unit(v) {
   return out;
 }
 
+/**
+ * h1 of one branch at position t into out[at ...]: x + relu(the sum of slot s of
+ * the token at t + s - left, over the slots whose token is inside the row, in
+ * slot order). One call per position: the webview's worker compiles small
+ * functions called often early, and ran this as one long loop several times slower.
+ */
+function firstLayerAt(out, at, feats, t, slots, left, from, channel, sum) {
+  sum.fill(0);
+  for (let s = 0; s < slots; s++) {
+    const u = t + s - left;
+    if (u < 0 || u >= feats.length) continue;
+    const src = feats[u];
+    const slot = from + s * CNN;
+    for (let k = 0; k < CNN; k++) sum[k] += src[slot + k];
+  }
+  const x = feats[t];
+  for (let k = 0; k < CNN; k++) out[at + k] = x[channel + k] + Math.max(sum[k], 0);
+}
+
 class Encoder {
   constructor(graphs, manifest, table) {
     this.graphs = graphs;
@@ -154,20 +173,8 @@ class Encoder {
       const feats = Array.from(ids, (id) => this.memo.get(id));
       let from = X;
       this.branches.forEach(({ width: slots, left }, branch) => {
-        const out = h1[branch];
-        const channel = branch * CNN;
         for (let t = 0; t < n; t++) {
-          sum.fill(0);
-          for (let s = 0; s < slots; s++) {
-            const u = t + s - left;
-            if (u < 0 || u >= n) continue;
-            const src = feats[u];
-            const slot = from + s * CNN;
-            for (let k = 0; k < CNN; k++) sum[k] += src[slot + k];
-          }
-          const x = feats[t];
-          const at = (b * width + t) * CNN;
-          for (let k = 0; k < CNN; k++) out[at + k] = x[channel + k] + Math.max(sum[k], 0);
+          firstLayerAt(h1[branch], (b * width + t) * CNN, feats, t, slots, left, from, branch * CNN, sum);
         }
         from += slots * CNN;
       });

@@ -8,6 +8,7 @@
 // their place in the converted topology, and a graph of another shape is refused.
 
 const CNN = 256;
+const DIM = 512;
 
 /** The non-constant nodes of a graph model, each with its constant inputs (or undefined). */
 function nodesOf(model) {
@@ -37,6 +38,48 @@ function take(tensor) {
   return data;
 }
 
+// The loops below run once per token in small functions: the webview's worker
+// (Qt WebEngine 6.11) ran them 8-15x slower as long loops inside one call of a
+// large function (a long note: LayerNorm pooling 71 ms against 4.6 ms), while
+// small functions called per token are compiled early.
+
+/** x = LayerNorm(y[at ...]) with gain and offset, in double precision; x: Float32Array. */
+function layerNorm(y, at, gain, offset, eps, x) {
+  const width = x.length;
+  let sum = 0;
+  for (let k = 0; k < width; k++) sum += y[at + k];
+  const mean = sum / width;
+  let squares = 0;
+  for (let k = 0; k < width; k++) squares += (y[at + k] - mean) ** 2;
+  const r = 1 / Math.sqrt(squares / width + eps);
+  for (let k = 0; k < width; k++) x[k] = (y[at + k] - mean) * r * gain[k] + offset[k];
+}
+
+/** Sum and sum of squares of one token's features [row, h + conv] into out[0], out[1]. */
+function tokenMoments(out, rows, row, his, outs, at) {
+  let sum = 0;
+  let squares = 0;
+  for (let k = 0; k < DIM; k++) { const v = rows[row + k]; sum += v; squares += v * v; }
+  for (let c = 0; c < outs.length; c++) {
+    const h = his[c];
+    const o = outs[c];
+    for (let k = 0; k < CNN; k++) { const v = h[at + k] + o[at + k]; sum += v; squares += v * v; }
+  }
+  out[0] = sum;
+  out[1] = squares;
+}
+
+/** acc += share * one token's features [row, h + conv]. */
+function addScaled(acc, rows, row, his, outs, at, share) {
+  for (let k = 0; k < DIM; k++) acc[k] += rows[row + k] * share;
+  for (let c = 0; c < outs.length; c++) {
+    const h = his[c];
+    const o = outs[c];
+    const to = DIM + c * CNN;
+    for (let k = 0; k < CNN; k++) acc[to + k] += (h[at + k] + o[at + k]) * share;
+  }
+}
+
 /**
  * rows (Float32Array, n x 512) -> token features (n x 3328): x = LayerNorm(rows
  * @ W + b) (768), then per branch its share of x times the branch's slot weights.
@@ -61,19 +104,11 @@ function tokensNet(tf, model) {
     const y = take(tf.tidy(() => tf.fused.matMul({ a: tf.tensor2d(rows, [n, W.shape[0]]), b: W, bias: b })));
     const out = new Float32Array(n * size);
     const shares = slots.map(() => new Float32Array(n * CNN));
+    const x = new Float32Array(width);
     for (let i = 0; i < n; i++) {
-      const at = i * width;
-      let sum = 0;
-      for (let k = 0; k < width; k++) sum += y[at + k];
-      const mean = sum / width;
-      let squares = 0;
-      for (let k = 0; k < width; k++) squares += (y[at + k] - mean) ** 2;
-      const r = 1 / Math.sqrt(squares / width + eps);
-      for (let k = 0; k < width; k++) {
-        const x = (y[at + k] - mean) * r * gain[k] + offset[k];
-        out[i * size + k] = x;
-        shares[(k / CNN) | 0][i * CNN + (k % CNN)] = x;
-      }
+      layerNorm(y, i * width, gain, offset, eps, x);
+      out.set(x, i * size);
+      shares.forEach((share, j) => share.set(x.subarray(j * CNN, (j + 1) * CNN), i * CNN));
     }
     let from = width;
     slots.forEach(({ W: s, bias }, j) => {
@@ -102,7 +137,6 @@ function sentencesNet(tf, model) {
   const product = (rows, cols) =>
     found(`${rows}x${cols} product`, products.find((c) => c?.shape[0] === rows && c.shape[1] === cols));
   const eps = found("LayerNorm epsilon", constantOf(nodes, "AddV2", isScalar)).dataSync()[0];
-  const DIM = 512;
   const features = DIM + CNN * convs.length;
   const pool = product(features + 1, 512);
   const d0 = product(512, 320);
@@ -125,34 +159,20 @@ function sentencesNet(tf, model) {
     // and pooling weight, summed: sum_t s_t (f_t - m_t) = sum_t s_t f_t - sum_t s_t m_t.
     const total = new Float32Array(B * (features + 1));
     const acc = new Float64Array(features);
+    const moments = new Float64Array(2);
     for (let b = 0; b < B; b++) {
       const n = lengths[b];
       acc.fill(0);
       let shifted = 0;
       for (let t = 0; t < n; t++) {
         const pos = b * width + t;
-        const row = pos * DIM;
-        const at = pos * CNN;
-        let sum = 0;
-        let squares = 0;
-        for (let k = 0; k < DIM; k++) { const v = rows[row + k]; sum += v; squares += v * v; }
-        for (let c = 0; c < outs.length; c++) {
-          const h = his[c];
-          const o = outs[c];
-          for (let k = 0; k < CNN; k++) { const v = h[at + k] + o[at + k]; sum += v; squares += v * v; }
-        }
-        const mean = sum / features;
+        tokenMoments(moments, rows, pos * DIM, his, outs, pos * CNN);
+        const mean = moments[0] / features;
         // One pass in double precision; the max only guards rounding below zero.
-        const variance = Math.max(squares / features - mean * mean, 0);
+        const variance = Math.max(moments[1] / features - mean * mean, 0);
         const share = 1 / Math.sqrt(variance + eps) / Math.sqrt(n);
         shifted += mean * share;
-        for (let k = 0; k < DIM; k++) acc[k] += rows[row + k] * share;
-        for (let c = 0; c < outs.length; c++) {
-          const h = his[c];
-          const o = outs[c];
-          const to = DIM + c * CNN;
-          for (let k = 0; k < CNN; k++) acc[to + k] += (h[at + k] + o[at + k]) * share;
-        }
+        addScaled(acc, rows, pos * DIM, his, outs, pos * CNN, share);
       }
       const at = b * (features + 1);
       for (let k = 0; k < features; k++) total[at + k] = acc[k] - shifted;
