@@ -81,7 +81,7 @@ export class Indexer {
 
   /** A note as the store returned it after its text (content hash) changed. Resolves
    * once the vector made for that text has been handed to onEmbedded and what it
-   * returned settled (its suggestions shown), or at once with no model to make it. */
+   * returned settled (its suggestions shown, then kept), or at once with no model. */
   noteChanged(note) {
     // Before the model is ready the catch-up at its start finds this note anyway.
     if (this.modelId === null) return Promise.resolve();
