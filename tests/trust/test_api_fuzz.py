@@ -508,7 +508,7 @@ WINDOW_CASES: list[tuple[str, list[Any]]] = [
     ("search", ["q", None, {"from": 10, "to": 1}]),
     ("put_embeddings", [MODEL, [{"id": 1}]]),
     ("put_embeddings", ["bad model id!", []]),
-    ("suggest", [1, "0" * 64, "AAAA", "t", []]),
+    ("suggest", [1, "0" * 64, "AAAA", []]),
     ("tag_notes", [[], "x"]),
     ("delete_notes", [[1, "2"]]),
     ("export_notes", ["pdf", "/tmp"]),
