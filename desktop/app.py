@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from desktop.logging_setup import SHOWN
 if TYPE_CHECKING:
     from desktop.api import Api
     from desktop.backup import AutoBackups, Backups
-    from desktop.start_problem import StartProblem
+    from desktop.start_problem import StartApi
     from desktop.store import Store
 
 log = logging.getLogger(__name__)
@@ -56,27 +57,7 @@ def run(data: Path) -> int:
     try:
         logging_setup.configure(paths.log_file(data))
         log.info("Margin starting with data in %s", data)
-        # Imported here so that `margin --version` and a refused second launch stay quick.
-        from desktop.backup import Backups
-        from desktop.start_problem import problem_at_start, store_failed
-        from desktop.store import Store, StoreError
-
-        backups = Backups(paths.database_file(data), paths.backups_dir(data))
-        # Checked read-only first: opening a damaged file would write to it.
-        problem = problem_at_start(backups)
-        store = None
-        if problem is None:
-            try:
-                store = Store(backups.database)
-            except StoreError as e:
-                problem = store_failed(e, backups)
-        if problem is not None:
-            log.error("cannot open the notes database: %s (%s)", problem["message"],
-                      problem["kind"], extra=SHOWN)
-            print(f"Margin cannot open its notes database {backups.database}: "
-                  f"{problem['message']} It was left as it is.", file=sys.stderr)
-        # Without a store, the window shows what happened and offers a backup.
-        session = _Session(data, backups, store, problem)
+        session = _Session(data)
         try:
             session.run()
         finally:
@@ -265,18 +246,20 @@ class _QtGuiThread:
 class _Session:
     """One window over one store, from start to a clean close."""
 
-    def __init__(
-        self, data: Path, backups: Backups, store: Store | None, problem: StartProblem | None
-    ) -> None:
+    def __init__(self, data: Path) -> None:
         import webview
 
         from desktop import webui_server
-        from desktop.start_problem import StartApi
 
         self._webview = webview
         self._data = data
-        self._backups = backups
         self._open: tuple[Store, AutoBackups] | None = None
+        # The notes are checked and opened on this thread while Qt and Chromium start
+        # (which wait on other processes more than on Python); the page gets its js_api
+        # before pywebview hands it over, so no call finds it missing.
+        self._opening = threading.Thread(target=self._open_data, name="opening", daemon=True)
+        self._api_given = threading.Event()
+        self._failure: Exception | None = None
         self._may_close = threading.Event()
         self._closing = threading.Lock()
         self._page_up = threading.Event()
@@ -288,15 +271,9 @@ class _Session:
 
             navigation.install()
             webview_network.confine()
-        if store is not None:
-            js_api: object = self._open_notes(store)
-        else:
-            assert problem is not None
-            js_api = StartApi(problem, backups, self._restored)
         self._window = webview.create_window(
             about.title(),
             url=webui_server.app(paths.webui_dir()),
-            js_api=js_api,
             width=1200,
             height=780,
             min_size=(760, 480),
@@ -304,6 +281,8 @@ class _Session:
             background_color="#F7F6F2",
         )
         self._window.events.closing += self._on_closing
+        # Runs on the GUI thread, before pywebview gives the loaded page its js_api.
+        self._window.events.before_load += self._api_given.wait
         self._window.events.loaded += self._page_up.set
         self._gui = _QtGuiThread() if _GUI == "qt" else None
 
@@ -321,6 +300,7 @@ class _Session:
             signal.SIGTERM,
             lambda *_: threading.Thread(target=self.close, name="sigterm", daemon=True).start(),
         )
+        self._opening.start()
         try:
             # webui/ comes from pywebview's server on 127.0.0.1, which runs the window's
             # app (desktop/webui_server.py).
@@ -332,8 +312,53 @@ class _Session:
             )
         finally:
             instance.unlink(missing_ok=True)
+        if self._failure is not None:
+            raise self._failure
 
-    def _open_notes(self, store: Store) -> Api:
+    def _open_data(self) -> None:
+        """The notes with their js_api, or the start screen's when they cannot be opened."""
+        try:
+            api = self._notes_or_problem()
+        except Exception as e:
+            # Raised again once the window is gone, as it was before the window existed.
+            self._failure = e
+            self._api_given.set()
+            self._may_close.set()
+            self._window.destroy()
+            return
+        self._expose(api)
+        self._api_given.set()
+
+    def _notes_or_problem(self) -> Api | StartApi:
+        from desktop.backup import Backups
+        from desktop.start_problem import StartApi, problem_at_start, store_failed
+        from desktop.store import Store, StoreError
+
+        backups = Backups(paths.database_file(self._data), paths.backups_dir(self._data))
+        # Checked read-only first: opening a damaged file would write to it.
+        problem = problem_at_start(backups)
+        if problem is None:
+            try:
+                store = Store(backups.database)
+            except StoreError as e:
+                problem = store_failed(e, backups)
+            else:
+                return self._open_notes(store, backups)
+        log.error("cannot open the notes database: %s (%s)", problem["message"],
+                  problem["kind"], extra=SHOWN)
+        print(f"Margin cannot open its notes database {backups.database}: "
+              f"{problem['message']} It was left as it is.", file=sys.stderr)
+        # Without a store, the window shows what happened and offers a backup.
+        return StartApi(problem, backups, functools.partial(self._restored, backups))
+
+    def _expose(self, api: object) -> None:
+        """Adds the public methods of `api` to the page's window.pywebview.api."""
+        self._window.expose(*(
+            getattr(api, name) for name in dir(api)
+            if not name.startswith("_") and callable(getattr(api, name))
+        ))
+
+    def _open_notes(self, store: Store, backups: Backups) -> Api:
         """Search, automatic backups and the page's js_api over an open store."""
         from desktop import control
         from desktop.api import Api
@@ -343,25 +368,23 @@ class _Session:
         # Vectors load on a thread of their own; words are searchable at once.
         search = Search(store, encoder_model_id(paths.webui_dir()))
         search.start()
-        auto = AutoBackups(self._backups)
+        auto = AutoBackups(backups)
         auto.start(after=self._page_up)
         self._open = (store, auto)
-        api = Api(store, search, self._backups)
+        api = Api(store, search, backups)
         control.journal_saves(api)
         return api
 
-    def _restored(self) -> None:
+    def _restored(self, backups: Backups) -> None:
         """After the start screen restored a backup: the notes open in this window."""
         from desktop.store import Store
 
-        api = self._open_notes(Store(self._backups.database))
         # Added to the page's window.pywebview.api now and on every reload.
-        self._window.expose(*(
-            getattr(api, name) for name in dir(api)
-            if not name.startswith("_") and callable(getattr(api, name))
-        ))
+        self._expose(self._open_notes(Store(backups.database), backups))
 
     def close_notes(self) -> None:
+        if self._opening.ident is not None:
+            self._opening.join()
         if self._open is not None:
             store, auto = self._open
             auto.stop()
