@@ -267,8 +267,9 @@ class _Session:
         if _GUI == "qt":
             # The window stays on the app's page; links open only through the js_api.
             # Chromium reaches nothing but 127.0.0.1.
-            from desktop import navigation, webview_network
+            from desktop import navigation, qt_enums, webview_network
 
+            qt_enums.install()  # before navigation imports Qt
             navigation.install()
             webview_network.confine()
         self._window = webview.create_window(
