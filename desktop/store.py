@@ -948,11 +948,9 @@ class Store:
         kept: list[bool | None] = []
         with self._transaction(write=True) as conn:
             for note_id, vector, digest in checked:
-                row = conn.execute(
-                    "SELECT content_hash FROM notes WHERE id = ? AND deleted IS NULL", (note_id,)
-                ).fetchone()
-                if row is None or row[0] != digest:
-                    kept.append(None if row is None else False)
+                current = _text_is_current(conn, note_id, digest)
+                kept.append(current)
+                if not current:
                     continue
                 conn.execute(
                     "INSERT INTO embeddings (note_id, model_id, content_hash, vector)"
@@ -962,7 +960,6 @@ class Store:
                     (note_id, model_id, digest, vector),
                 )
                 self._touched.add(note_id)
-                kept.append(True)
         return kept
 
     def get_embedding(self, note_id: int) -> Embedding | None:
@@ -1282,11 +1279,9 @@ class Store:
         kept: list[bool | None] = []
         with self._transaction(write=True) as conn:
             for note_id, content_hash, encoded in checked:
-                row = conn.execute(
-                    "SELECT content_hash FROM notes WHERE id = ? AND deleted IS NULL", (note_id,)
-                ).fetchone()
-                if row is None or row[0] != content_hash:
-                    kept.append(None if row is None else False)
+                current = _text_is_current(conn, note_id, content_hash)
+                kept.append(current)
+                if not current:
                     continue
                 conn.execute(
                     "INSERT INTO tag_suggestions (note_id, content_hash, tagger, suggestions)"
@@ -1295,7 +1290,6 @@ class Store:
                     " suggestions = excluded.suggestions",
                     (note_id, content_hash, tagger, encoded),
                 )
-                kept.append(True)
         return kept
 
     def get_tag_suggestions(self, note_id: int) -> StoredSuggestions | None:
@@ -1758,6 +1752,15 @@ def _require_live(conn: sqlite3.Connection, note_id: int) -> str:
     if row is None:
         raise NotFound(f"no note {note_id}")
     return row[0]
+
+
+def _text_is_current(conn: sqlite3.Connection, note_id: int, content_hash: str) -> bool | None:
+    """True when the live note's text has this content hash, False when it has
+    changed since, None when the note is missing or in the trash."""
+    row = conn.execute(
+        "SELECT content_hash FROM notes WHERE id = ? AND deleted IS NULL", (note_id,)
+    ).fetchone()
+    return None if row is None else row[0] == content_hash
 
 
 def _read_note(conn: sqlite3.Connection, note_id: int) -> Note:
