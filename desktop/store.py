@@ -1249,24 +1249,13 @@ class Store:
                 )
         return found
 
-    def put_tag_suggestions(
-        self, note_id: int, content_hash: str, tagger: str, suggestions: list[dict[str, object]]
-    ) -> bool:
-        """Keeps what `tagger` suggested for the note's text with this content hash.
-
-        Returns False and keeps nothing when the note's text has changed since.
-        """
-        kept = self.put_many_tag_suggestions(tagger, [(note_id, content_hash, suggestions)])
-        if kept[0] is None:
-            raise NotFound(f"no note {note_id}")
-        return kept[0]
-
     def put_many_tag_suggestions(
         self, tagger: str, items: Iterable[tuple[int, str, list[dict[str, object]]]]
     ) -> list[bool | None]:
-        """put_tag_suggestions for many notes (note id, content hash, suggestions) in
-        one transaction: a background batch's are kept at once. For each: True (kept),
-        False (its text changed since), or None (the note is missing or in the trash)."""
+        """Keeps what `tagger` suggested for notes (note id, content hash, suggestions)
+        in one transaction: a background batch's are kept at once. For each: True
+        (kept), False (its text changed since: nothing kept), or None (the note is
+        missing or in the trash)."""
         tagger = _checked_text(tagger, "tagger")
         checked = []
         for note_id, content_hash, suggestions in items:

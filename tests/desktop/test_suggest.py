@@ -14,7 +14,7 @@ import pytest
 from desktop import validate
 from desktop.api import Api
 from desktop.search import Search
-from desktop.store import Invalid, NotFound, Store
+from desktop.store import Invalid, Store
 from desktop.suggest import (
     MAX_SHOWN,
     NEIGHBOUR_FLOOR,
@@ -187,7 +187,7 @@ def test_background_listing_follows_text_and_tagger(store: Store) -> None:
     jobs = store.notes_needing_suggestions(MODEL, TAGGER, 2)
     assert jobs["ids"] == ids[:0:-1] and len(jobs["vectors"]) == 2 * 2048
     for note_id, digest in zip(jobs["ids"], jobs["hashes"], strict=True):
-        assert store.put_tag_suggestions(note_id, digest, TAGGER, [])
+        assert store.put_many_tag_suggestions(TAGGER, [(note_id, digest, [])]) == [True]
     assert store.notes_needing_suggestions(MODEL, TAGGER, 10)["ids"] == [ids[0]]
     assert store.count_needing_suggestions(MODEL, "new:head", 2) == 2  # capped
     assert no_vector not in store.notes_needing_suggestions(MODEL, "new:head", 10)["ids"]
@@ -207,8 +207,6 @@ def test_many_notes_suggestions_kept_at_once(store: Store) -> None:
     assert outcomes == [True, False, None, None]
     assert store.get_tag_suggestions(kept["id"])["suggestions"] == [output("food", 0.9)]
     assert store.get_tag_suggestions(changed["id"]) is None
-    with pytest.raises(NotFound):
-        store.put_tag_suggestions(trashed["id"], trashed["content_hash"], TAGGER, [])
     # Outputs that are not plain JSON are refused, and nothing of the call is kept.
     with pytest.raises(Invalid):
         store.put_many_tag_suggestions(TAGGER, [
