@@ -329,12 +329,13 @@ class Search:
         date_from: int | None = None,
         date_to: int | None = None,
         exclude: int | None = None,
+        rerank: int = RERANK_DEPTH,
     ) -> list[tuple[int, float]]:
         """(id, cosine) of the `count` live notes nearest to `vector`, nearest first.
 
         The semantic side of query() alone; filters as there, `exclude` leaves a
-        note out. The sign-code scan picks RERANK_DEPTH candidates, which are
-        re-ranked by exact cosine over their float32 vectors from the store.
+        note out. The sign-code scan picks max(count, `rerank`) candidates, which
+        are re-ranked by exact cosine over their float32 vectors from the store.
         """
         _check_count(count, "count")
         _check_filters(tag, date_from, date_to)
@@ -346,7 +347,7 @@ class Search:
             among = self._store.tagged_note_ids(tag)
         candidates = self._index.nearest(
             query,
-            max(count, RERANK_DEPTH),
+            max(count, rerank),
             among=among,
             updated_from=date_from,
             updated_to=date_to,

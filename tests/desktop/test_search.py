@@ -17,6 +17,7 @@ import pytest
 from desktop import migrations, search
 from desktop.search import Search, fuse, keyword_weight_for, query_vector
 from desktop.store import TRASH_KEEP_MS, Invalid, NotFound, Store
+from desktop.vector_index import sign_codes
 from tests.desktop.clock import DAY_MS, START_MS, Clock
 from tests.desktop.test_store_migrations import make_version_1_database
 
@@ -607,6 +608,24 @@ def test_related_notes_are_the_nearest_others_without_the_trash(
     # Edited since its vector was made: compared by that vector still.
     store.update_note(me, body="edited")
     assert [r["id"] for r in found.related(me, k=5)] == closest[1:6]
+
+
+def test_nearest_reranks_as_many_candidates_as_asked(
+    store: Store, rng: np.random.Generator
+) -> None:
+    vectors = np.array([random_vector(rng) for _ in range(400)])
+    ids = [add(store, "", "", vector) for vector in vectors]
+    found = started(store)
+    query = random_vector(rng)
+    cosines = vectors @ query
+    exact = [ids[i] for i in np.argsort(-cosines)[:5]]
+    distance = np.bitwise_count(sign_codes(vectors) ^ sign_codes(query[None])).sum(axis=1)
+    by_signs = {ids[i] for i in np.argsort(distance, kind="stable")[:5]}
+    assert set(exact) != by_signs  # random vectors: the scan alone gets the order wrong
+    assert [i for i, _ in found.nearest(query.tobytes(), 5)] == exact
+    shallow = found.nearest(query.tobytes(), 5, rerank=5)
+    assert {i for i, _ in shallow} == by_signs
+    assert [c for _, c in shallow] == sorted((c for _, c in shallow), reverse=True)
 
 
 def test_queries_during_loading_are_answered(store: Store, rng: np.random.Generator) -> None:
