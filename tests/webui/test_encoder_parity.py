@@ -134,6 +134,21 @@ def test_forgotten_token_features_come_back_the_same(page_encoder: Page) -> None
     assert cosines(js, embed(texts)).min() >= MIN_COSINE
 
 
+def test_kept_buffers_leave_nothing_behind(page_encoder: Page) -> None:
+    """Arrays reused from call to call (scratch.js) are zeroed: a batch whose short
+    rows are padded, after a long row filled the buffers, gives each row's vector
+    as when it goes alone."""
+    rows = sorted((tokenize.encode(t) for t in sib_texts()[:40]), key=len)
+    short = rows[:4]
+    # The whole batch within the kept buffers (encoder.js SCRATCH_TOKENS).
+    longest = [row for row in rows if len(row) * (len(short) + 1) <= 256][-1]
+    assert len(short[-1]) < len(longest) // 2
+    alone = [page_encoder.evaluate(ENCODE_IDS, [row])[0] for row in short]
+    page_encoder.evaluate(ENCODE_IDS, [longest])
+    batched = page_encoder.evaluate(ENCODE_IDS, [*short, longest])[: len(short)]
+    np.testing.assert_allclose(np.array(batched), np.array(alone), rtol=0, atol=1e-6)
+
+
 CHUNK_IDS = """async ({ids, maxTokens}) => {
   const { chunkIds } = await import("/worker/encoder.js");
   return chunkIds(Int32Array.from(ids), maxTokens).map((r) => Array.from(r));

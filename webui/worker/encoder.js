@@ -6,6 +6,7 @@
 // (chunking); the model folder is what ml/build_encoder.py writes.
 
 import { encoderGraphs } from "./encoder_graphs.js";
+import { Scratch } from "./scratch.js";
 import { TokenTable } from "./token_table.js";
 
 const DIM = 512;
@@ -23,6 +24,9 @@ const BATCH_ROWS = 64;
 // Each keeps its table row too (3,328 + 512 floats): 4,096 tokens are 63 MB.
 const MEMO_TOKENS = 4096;
 const TOKENS_PER_RUN = 1024;
+// Padded tokens per batch (or new tokens per run) whose arrays are built in kept
+// buffers (scratch.js): every short note; 1.8 MB kept.
+const SCRATCH_TOKENS = 256;
 
 /**
  * Splits one [BOS, ..., EOS] id row into the fewest rows of at most maxTokens,
@@ -106,6 +110,8 @@ class Encoder {
     this.xDim = CNN * this.branches.length;
     // Token features by id, least recently used first (a Map keeps insertion order).
     this.memo = new Map();
+    this.scratch = new Scratch(SCRATCH_TOKENS);
+    this.sum = new Float32Array(CNN);
   }
 
   /** Writes the dequantised table row of `id` into out[offset ...]. */
@@ -130,7 +136,7 @@ class Encoder {
     const ids = [...missing];
     for (let start = 0; start < ids.length; start += TOKENS_PER_RUN) {
       const part = ids.slice(start, start + TOKENS_PER_RUN);
-      const rows = new Float32Array(part.length * DIM);
+      const rows = this.scratch.zeros("table rows", part.length, DIM);
       part.forEach((id, i) => this.tableRow(id, rows, i * DIM));
       const data = this.graphs.tokens(rows, part.length);
       const size = data.length / part.length;
@@ -162,10 +168,10 @@ class Encoder {
     const width = Math.max(...idRows.map((r) => r.length));
     const B = idRows.length;
     const X = this.xDim;
-    const rows = new Float32Array(B * width * DIM);
-    const h1 = this.branches.map(() => new Float32Array(B * width * CNN));
+    const rows = this.scratch.zeros("rows", B * width, DIM);
+    const h1 = this.branches.map((_, i) => this.scratch.zeros(`h1 ${i}`, B * width, CNN));
     const lengths = idRows.map((ids) => ids.length);
-    const sum = new Float32Array(CNN);
+    const sum = this.sum;
     const rowAt = X + this.branches.reduce((total, b) => total + b.width, 0) * CNN;
     for (let b = 0; b < B; b++) {
       const ids = idRows[b];

@@ -7,8 +7,12 @@
 // a JS loop than as the ten ops that would compute them. The weights are found by
 // their place in the converted topology, and a graph of another shape is refused.
 
+import { Scratch } from "./scratch.js";
+
 const CNN = 256;
 const DIM = 512;
+// Rows (new tokens, or notes) per call whose arrays come from kept buffers.
+const SCRATCH_ROWS = 64;
 
 /** The non-constant nodes of a graph model, each with its constant inputs (or undefined). */
 function nodesOf(model) {
@@ -100,11 +104,13 @@ function tokensNet(tf, model) {
   if (slots.length * CNN !== width) throw new Error(`encoder graph: ${slots.length} slot products`);
   const slotWidths = slots.map(({ W: s }) => s.shape[1]);
   const size = width + slotWidths.reduce((a, c) => a + c, 0);
+  const scratch = new Scratch(SCRATCH_ROWS);
+  const x = new Float32Array(width);
+  // The features are valid until the next call.
   return (rows, n) => {
     const y = take(tf.tidy(() => tf.fused.matMul({ a: tf.tensor2d(rows, [n, W.shape[0]]), b: W, bias: b })));
-    const out = new Float32Array(n * size);
-    const shares = slots.map(() => new Float32Array(n * CNN));
-    const x = new Float32Array(width);
+    const out = scratch.zeros("out", n, size);
+    const shares = slots.map((_, j) => scratch.zeros(`share ${j}`, n, CNN));
     for (let i = 0; i < n; i++) {
       layerNorm(y, i * width, gain, offset, eps, x);
       out.set(x, i * size);
@@ -150,6 +156,9 @@ function sentencesNet(tf, model) {
   const f0 = tf.matMul(pool, d0);
   const f1 = tf.matMul(pool, p1);
   const [p3, d3] = tf.split(p3d3, [320, 512], 0);
+  const scratch = new Scratch(SCRATCH_ROWS);
+  const acc = new Float64Array(features);
+  const moments = new Float64Array(2);
   return ({ rows, lengths, width, ...h1 }) => {
     const B = lengths.length;
     const outs = convs.map(({ input, filter, bias }) => take(tf.tidy(() => tf.fused.conv2d({
@@ -158,9 +167,7 @@ function sentencesNet(tf, model) {
     const his = convs.map(({ input }) => h1[input]);
     // Per token f = [row, h + conv] (1280), centred and scaled by its LayerNorm
     // and pooling weight, summed: sum_t s_t (f_t - m_t) = sum_t s_t f_t - sum_t s_t m_t.
-    const total = new Float32Array(B * (features + 1));
-    const acc = new Float64Array(features);
-    const moments = new Float64Array(2);
+    const total = scratch.zeros("total", B, features + 1);
     for (let b = 0; b < B; b++) {
       const n = lengths[b];
       acc.fill(0);
