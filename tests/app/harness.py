@@ -252,6 +252,13 @@ class AppProcess:
                 # A late answer would be read as the next one's: drop the channel.
                 self._close_connection()
                 raise AppError(f"no answer within {timeout}s to {request}") from None
+            except ConnectionError as exc:
+                # The app went away mid-request (seen once in CI while starting):
+                # what it printed is the only account of why.
+                self._close_connection()
+                raise AppError(
+                    f"the control channel broke ({exc}):\n{self.output()[-3000:]}"
+                ) from None
         if not line:
             raise AppError(f"the app closed the control channel:\n{self.output()[-3000:]}")
         answer = json.loads(line)

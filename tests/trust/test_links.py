@@ -144,15 +144,26 @@ def test_ctrl_enter_and_ctrl_click_open_the_link_at_the_caret(
     write_note(app, "Links", BODY)
     app.wait_for(f"document.getElementById('body').value === {json.dumps(BODY)}")
 
+    expected = [
+        "https://en.wikipedia.org/wiki/Margin_(typography)",
+        "https://example.org/end",
+        "mailto:editor@example.org",
+    ]
+    # Each link is seen open before the caret moves on: Qt delivers a key press
+    # apart from the scripts that move the caret, and in CI a caret move once
+    # overtook the Ctrl+Return meant for mailto:.
     put_caret(app, "https://en.wikipedia")
     app.press("Ctrl+Return")  # a real key press through Qt
+    assert newly_opened(browser, start, 1) == expected[:1]
     put_caret(app, "https://example.org/end")
     app.eval(
         "document.getElementById('body').dispatchEvent("
         "new MouseEvent('click', {bubbles: true, ctrlKey: true, cancelable: true}))"
     )
+    assert newly_opened(browser, start, 2) == expected[:2]
     put_caret(app, "mailto:")
     app.press("Ctrl+Return")
+    assert newly_opened(browser, start, 3) == expected
     # Not on a link: nothing opens, and nothing else does either.
     for plain in ("javascript:alert", "www.example", "Then"):
         put_caret(app, plain)
@@ -162,11 +173,6 @@ def test_ctrl_enter_and_ctrl_click_open_the_link_at_the_caret(
         "document.getElementById('body').dispatchEvent(new MouseEvent('click', {bubbles: true}))"
     )
 
-    assert newly_opened(browser, start, 3) == [
-        "https://en.wikipedia.org/wiki/Margin_(typography)",
-        "https://example.org/end",
-        "mailto:editor@example.org",
-    ]
     time.sleep(1)  # nothing more arrives late
     assert len(browser.opened()) == start["opened"] + 3
     assert app.eval("document.getElementById('body').value") == BODY
