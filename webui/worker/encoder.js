@@ -114,11 +114,6 @@ class Encoder {
     this.sum = new Float32Array(CNN);
   }
 
-  /** Writes the dequantised table row of `id` into out[offset ...]. */
-  tableRow(id, out, offset) {
-    this.table.row(id, out, offset);
-  }
-
   /** Makes sure every id of idRows has its token features in the memo. */
   remember(idRows) {
     const missing = new Set();
@@ -137,7 +132,7 @@ class Encoder {
     for (let start = 0; start < ids.length; start += TOKENS_PER_RUN) {
       const part = ids.slice(start, start + TOKENS_PER_RUN);
       const rows = this.scratch.zeros("table rows", part.length, DIM);
-      part.forEach((id, i) => this.tableRow(id, rows, i * DIM));
+      part.forEach((id, i) => this.table.row(id, rows, i * DIM));
       const data = this.graphs.tokens(rows, part.length);
       const size = data.length / part.length;
       // The table row rides along: inputs() needs it for every token of every note.
