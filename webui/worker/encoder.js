@@ -1,7 +1,7 @@
 // The sentence encoder after tokenization: token ids -> rows of the token table
 // (token_table.js), decoded for just these ids -> per-token features (tokens graph,
 // remembered) -> first layer (here) -> sentences graph -> unit vectors. The
-// graphs run as TF.js ops and JS loops (encoder_graphs.js).
+// graphs are JS loops and the wasm kernels of coded_products.js (encoder_graphs.js).
 // Mirrors ml/encoder.py (TokenTable, first_layer, Network) and ml/tokenize.py
 // (chunking); the model folder is what ml/build_encoder.py writes.
 
@@ -247,7 +247,7 @@ export async function loadEncoder(tf, folderUrl) {
     fetchOk(new URL(manifest.table.file, folder)).then((r) => r.arrayBuffer()),
   ]);
   const table = new TokenTable(tableData, manifest.table);
-  const encoder = new Encoder(encoderGraphs(tf, { tokens, sentences }), manifest, table);
+  const encoder = new Encoder(encoderGraphs({ tokens, sentences }), manifest, table);
   // The first run allocates and, on webgl, compiles; do it now, not on a keystroke.
   await encoder.embedRows([Int32Array.of(BOS, EOS)]);
   return encoder;

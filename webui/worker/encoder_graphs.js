@@ -1,12 +1,13 @@
 // The encoder's two graphs (ml/encoder.py build(): `tokens` and `sentences`),
 // computed from the weights of their converted graph models: the products and
-// convolutions as TF.js ops, the LayerNorms and the pooling in JS.
-// Why not GraphModel.execute, nor every node as an op: at one short note every
-// TF.js op costs 5-20 µs besides its arithmetic (GraphModel adds ~17 µs more),
-// and the normalisations are a few thousand multiply-adds per token, cheaper in
-// a JS loop than as the ten ops that would compute them. The weights are found by
-// their place in the converted topology, and a graph of another shape is refused.
+// convolutions by coded_products.js, the LayerNorms and the pooling in JS.
+// Why not GraphModel.execute, nor TF.js ops: at one short note every op costs
+// 5-20 µs besides its arithmetic (GraphModel adds ~17 µs more), and each reads
+// its weights as float32, twice the bytes of the codes they ship in. The weights
+// are found by their place in the converted topology, and a graph of another
+// shape is refused.
 
+import { CodedProducts } from "./coded_products.js";
 import { Scratch } from "./scratch.js";
 
 const CNN = 256;
@@ -35,11 +36,21 @@ function constantOf(nodes, op, test) {
   return hits.length === 1 ? hits[0] : undefined;
 }
 
-/** A tensor's values, then the tensor disposed. */
-function take(tensor) {
-  const data = tensor.dataSync();
+/**
+ * A weight of `model` as coded_products.js takes it, a matrix with the last
+ * dimension as columns: its values and the 16-bit quantisation it was shipped with. Its tensor is disposed: the products
+ * read the codes.
+ */
+function coded(model, tensor) {
+  const [name] = Object.entries(model.weights).find(([, [t]]) => t === tensor);
+  const spec = model.artifacts.weightSpecs.find((s) => s.name === name);
+  const { dtype, scale, min } = found(`16-bit codes for ${name}`, spec?.quantization);
+  if (dtype !== "uint16") throw new Error(`encoder graph: ${name} is ${dtype}, expected uint16 codes`);
+  const N = tensor.shape.at(-1);
+  const K = tensor.size / N;
+  const weights = tensor.dataSync();
   tensor.dispose();
-  return data;
+  return { weights, K, N, scale, min };
 }
 
 // The loops below run once per token in small functions: the webview's worker
@@ -84,19 +95,37 @@ function addScaled(acc, rows, row, his, outs, at, share) {
   }
 }
 
+/** a, in place, with its negative values made 0. */
+function relu(a) {
+  for (let k = 0; k < a.length; k++) if (a[k] < 0) a[k] = 0;
+  return a;
+}
+
+/** out's rows = [a's row, c's row], for `rows` rows. */
+function sideBySide(out, a, c, rows) {
+  const aw = a.length / rows;
+  const cw = c.length / rows;
+  for (let r = 0; r < rows; r++) {
+    out.set(a.subarray(r * aw, (r + 1) * aw), r * (aw + cw));
+    out.set(c.subarray(r * cw, (r + 1) * cw), r * (aw + cw) + aw);
+  }
+  return out;
+}
+
 /**
  * rows (Float32Array, n x 512) -> token features (n x 3328): x = LayerNorm(rows
  * @ W + b) (768), then per branch its share of x times the branch's slot weights.
  */
-function tokensNet(tf, model) {
+function tokensNet(model) {
   const nodes = nodesOf(model);
   const matmuls = nodes.filter((n) => n.op === "_FusedMatMul");
   const projection = found("projection", matmuls.find((n) => n.input[0] === "rows"));
   // Split outputs are "split", "split:1", ...: their index is the branch.
   const branch = (n) => Number(n.input[0].split(":")[1] ?? 0);
   const slots = matmuls.filter((n) => n !== projection).sort((a, b) => branch(a) - branch(b))
-    .map((n) => ({ W: n.consts[1], bias: n.consts[2] }));
+    .map((n) => ({ W: n.consts[1], bias: n.consts[2].dataSync() }));
   const [W, b] = projection.consts.slice(1).map((c, i) => found(`projection ${i}`, c));
+  const bias = b.dataSync();
   const width = W.shape[1];
   const gain = found("LayerNorm gain", constantOf(nodes, "Mul", (c) => c.size === width)).dataSync();
   const offset = found("LayerNorm offset", constantOf(nodes, "AddV2", (c) => c.size === width)).dataSync();
@@ -104,11 +133,13 @@ function tokensNet(tf, model) {
   if (slots.length * CNN !== width) throw new Error(`encoder graph: ${slots.length} slot products`);
   const slotWidths = slots.map(({ W: s }) => s.shape[1]);
   const size = width + slotWidths.reduce((a, c) => a + c, 0);
+  // Matrix 0 is the projection, 1 + j branch j's slots.
+  const products = new CodedProducts([W, ...slots.map((slot) => slot.W)].map((t) => coded(model, t)), SCRATCH_ROWS);
   const scratch = new Scratch(SCRATCH_ROWS);
   const x = new Float32Array(width);
   // The features are valid until the next call.
   return (rows, n) => {
-    const y = take(tf.tidy(() => tf.fused.matMul({ a: tf.tensor2d(rows, [n, W.shape[0]]), b: W, bias: b })));
+    const y = products.multiply(0, rows, n, scratch.zeros("y", n, width), bias);
     const out = scratch.zeros("out", n, size);
     const shares = slots.map((_, j) => scratch.zeros(`share ${j}`, n, CNN));
     for (let i = 0; i < n; i++) {
@@ -117,9 +148,9 @@ function tokensNet(tf, model) {
       shares.forEach((share, j) => share.set(x.subarray(j * CNN, (j + 1) * CNN), i * CNN));
     }
     let from = width;
-    slots.forEach(({ W: s, bias }, j) => {
-      const part = take(tf.tidy(() => tf.fused.matMul({ a: tf.tensor2d(shares[j], [n, CNN]), b: s, bias })));
+    slots.forEach((slot, j) => {
       const w = slotWidths[j];
+      const part = products.multiply(1 + j, shares[j], n, scratch.zeros(`part ${j}`, n, w), slot.bias);
       for (let i = 0; i < n; i++) out.set(part.subarray(i * w, (i + 1) * w), i * size + from);
       from += w;
     });
@@ -132,38 +163,43 @@ function tokensNet(tf, model) {
  * layout [B, width, C]) and each row's length -> [B x 512] (tanh, not yet unit):
  * second convolutions, features, LayerNorm pooled, head.
  */
-function sentencesNet(tf, model) {
+function sentencesNet(model) {
   const nodes = nodesOf(model);
+  // Filters [1, width, 256, 256]: as matrices, row s * 256 + i is slot s, channel i.
   const convs = nodes.filter((n) => n.op === "_FusedConv2D").map((n) => ({
     input: n.input[0],
     filter: found(`filter of ${n.input[0]}`, n.consts[1]),
-    bias: found(`bias of ${n.input[0]}`, n.consts[2]),
+    bias: found(`bias of ${n.input[0]}`, n.consts[2]).dataSync(),
   }));
-  const products = nodes.filter((n) => n.op === "MatMul").map((n) => n.consts[1]);
+  const matrices = nodes.filter((n) => n.op === "MatMul").map((n) => n.consts[1]);
   const product = (rows, cols) =>
-    found(`${rows}x${cols} product`, products.find((c) => c?.shape[0] === rows && c.shape[1] === cols));
+    found(`${rows}x${cols} product`, matrices.find((c) => c?.shape[0] === rows && c.shape[1] === cols));
   const eps = found("LayerNorm epsilon", constantOf(nodes, "AddV2", isScalar)).dataSync()[0];
   const features = DIM + CNN * convs.length;
-  const pool = product(features + 1, 512);
-  const d0 = product(512, 320);
-  const p1d1 = product(512 + 320, 320);
-  const d2 = product(320, 512);
-  const p3d3 = product(320 + 512, 512);
-  // The pooled vector (a @ pool, a: the row summed below) only feeds two
-  // products, so pool is folded into them here, in float32: y0 = relu(a @ (pool
-  // @ D0)) and a @ (pool @ P1). 820k weights to read per note instead of 984k.
-  const [p1, d1] = tf.split(p1d1, [512, 320], 0);
-  const f0 = tf.matMul(pool, d0);
-  const f1 = tf.matMul(pool, p1);
-  const [p3, d3] = tf.split(p3d3, [320, 512], 0);
+  // The head (ml/encoder.py build()): pooled = a @ pool, with a the row
+  // summed below; y0 = relu(pooled @ d0); y1 = relu([pooled, y0] @ p1d1);
+  // y2 = relu(y1 @ d2); tanh([y1, y2] @ p3d3).
+  const [pool, d0, p1d1, d2, p3d3] = [[features + 1, DIM], [DIM, 320], [DIM + 320, 320], [320, DIM],
+    [320 + DIM, DIM]].map(([rows, cols]) => coded(model, product(rows, cols)));
+  // TF's SAME padding: floor((width - 1) / 2) zero rows before, the rest after.
+  const lefts = convs.map(({ filter }) => (filter.shape[1] - 1) >> 1);
+  // Matrices 0-4 are the head's, 5 + i convolution i's.
+  const products = new CodedProducts([pool, d0, p1d1, d2, p3d3, ...convs.map(({ filter }) => coded(model, filter))],
+    SCRATCH_ROWS);
   const scratch = new Scratch(SCRATCH_ROWS);
   const acc = new Float64Array(features);
   const moments = new Float64Array(2);
   return ({ rows, lengths, width, ...h1 }) => {
     const B = lengths.length;
-    const outs = convs.map(({ input, filter, bias }) => take(tf.tidy(() => tf.fused.conv2d({
-      x: tf.tensor4d(h1[input], [B, 1, width, CNN]), filter, strides: 1, pad: "same", bias, activation: "relu",
-    }))));
+    const outs = convs.map(({ input, bias }, i) => {
+      const out = scratch.zeros(`conv ${i}`, B * width, CNN);
+      for (let b = 0; b < B; b++) {
+        const at = b * width * CNN;
+        products.convolve(5 + i, h1[input].subarray(at, at + lengths[b] * CNN), lengths[b], CNN, lefts[i],
+          out.subarray(at, (b + 1) * width * CNN), bias);
+      }
+      return relu(out);
+    });
     const his = convs.map(({ input }) => h1[input]);
     // Per token f = [row, h + conv] (1280), centred and scaled by its LayerNorm
     // and pooling weight, summed: sum_t s_t (f_t - m_t) = sum_t s_t f_t - sum_t s_t m_t.
@@ -186,17 +222,17 @@ function sentencesNet(tf, model) {
       for (let k = 0; k < features; k++) total[at + k] = acc[k] - shifted;
       total[at + features] = Math.sqrt(n);
     }
-    return take(tf.tidy(() => {
-      const a = tf.tensor2d(total, [B, features + 1]);
-      const y0 = tf.fused.matMul({ a, b: f0, activation: "relu" });
-      const y1 = tf.relu(tf.add(tf.matMul(a, f1), tf.matMul(y0, d1)));
-      const y2 = tf.fused.matMul({ a: y1, b: d2, activation: "relu" });
-      return tf.tanh(tf.add(tf.matMul(y1, p3), tf.matMul(y2, d3)));
-    }));
+    const pooled = products.multiply(0, total, B, scratch.zeros("pooled", B, DIM));
+    const y0 = relu(products.multiply(1, pooled, B, scratch.zeros("y0", B, d0.N)));
+    const h = sideBySide(scratch.zeros("h", B, p1d1.K), pooled, y0, B);
+    const y1 = relu(products.multiply(2, h, B, scratch.zeros("y1", B, p1d1.N)));
+    const y2 = relu(products.multiply(3, y1, B, scratch.zeros("y2", B, d2.N)));
+    const g = sideBySide(scratch.zeros("g", B, p3d3.K), y1, y2, B);
+    return products.multiply(4, g, B, scratch.zeros("out", B, DIM)).map(Math.tanh);
   };
 }
 
 /** {tokens(rows, n), sentences(inputs)}: typed arrays in, typed arrays out. */
-export function encoderGraphs(tf, { tokens, sentences }) {
-  return { tokens: tokensNet(tf, tokens), sentences: sentencesNet(tf, sentences) };
+export function encoderGraphs({ tokens, sentences }) {
+  return { tokens: tokensNet(tokens), sentences: sentencesNet(sentences) };
 }

@@ -1,0 +1,115 @@
+"""webui/worker/coded_products.js in Chromium: its wasm kernels' products and
+convolutions with 16-bit coded matrices against numpy in float64, at every row
+count its kernels split into, and the weights it refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from playwright.sync_api import Page
+
+from tests.webui.server import blank_page
+
+SCALE = 3.1e-5
+# Not centred: the codes' midpoint is far from 0, as in several shipped matrices.
+MIN = -1.9
+
+SETUP = """async ({matrices, maxRows}) => {
+  const { CodedProducts } = await import("/worker/coded_products.js");
+  const coded = matrices.map((m) => ({ ...m, weights: Float32Array.from(m.weights) }));
+  window.products = new CodedProducts(coded, maxRows);
+}"""
+
+MULTIPLY = """({index, x, rows, bias}) => {
+  const out = new Float32Array(rows * window.products.matrices[index].N);
+  const given = bias && Float32Array.from(bias);
+  return Array.from(window.products.multiply(index, Float32Array.from(x), rows, out, given));
+}"""
+
+CONVOLVE = """({index, x, rows, channels, left, bias}) => {
+  const out = new Float32Array(rows * window.products.matrices[index].N);
+  return Array.from(window.products.convolve(index, Float32Array.from(x), rows, channels, left, out,
+                                             Float32Array.from(bias)));
+}"""
+
+REFUSED = """async (matrix) => {
+  const { CodedProducts } = await import("/worker/coded_products.js");
+  try {
+    new CodedProducts([{ ...matrix, weights: Float32Array.from(matrix.weights) }], 4);
+    return null;
+  } catch (error) {
+    return String(error.message);
+  }
+}"""
+
+MAX_ROWS = 8
+# K x N of each matrix: an odd K, one block of columns and several.
+SHAPES = [(37, 32), (300, 96), (3 * 16, 64)]
+CONV = 2  # the last matrix: a width-3 convolution over 16 channels
+
+
+def coded_matrix(rng: np.random.Generator, k: int, n: int) -> tuple[np.ndarray, dict]:
+    codes = rng.integers(0, 65536, size=(k, n))
+    # Both ends of the code range, where the centred codes are -32768 and 32767.
+    codes[0, 0], codes[-1, -1] = 0, 65535
+    weights = (codes * SCALE + MIN).astype(np.float32)
+    spec = {"weights": weights.ravel().tolist(), "K": k, "N": n, "scale": SCALE, "min": MIN}
+    return weights, spec
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[tuple[Page, list[np.ndarray]]]:
+    rng = np.random.default_rng(5)
+    made = [coded_matrix(rng, k, n) for k, n in SHAPES]
+    with blank_page() as page:
+        page.evaluate(SETUP, {"matrices": [m for _, m in made], "maxRows": MAX_ROWS})
+        yield page, [w for w, _ in made]
+
+
+def assert_close(got: list[float], want: np.ndarray) -> None:
+    got_array = np.array(got).reshape(want.shape)
+    # float32 sums of a few hundred products of size ~1 stay within 2e-6 of the largest
+    # value; one code off by one moves a sum by ~1e-5 of it.
+    np.testing.assert_allclose(got_array, want, rtol=0, atol=2e-6 * np.abs(want).max())
+
+
+# 1-3 rows use the kernels for 1 and 2 rows; 7 uses all three; 8 is one full
+# group; 9 and 20 go through it in several groups.
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 7, 8, 9, 20])
+@pytest.mark.parametrize("index", [0, 1])
+def test_products_match_float64(page: tuple[Page, list[np.ndarray]], rows: int, index: int) -> None:
+    page, weights = page
+    w = weights[index].astype(np.float64)
+    x = np.random.default_rng(rows).standard_normal((rows, w.shape[0])).astype(np.float32)
+    bias = np.linspace(-1, 1, w.shape[1], dtype=np.float32)
+    got = page.evaluate(MULTIPLY, {"index": index, "x": x.ravel().tolist(), "rows": rows,
+                                   "bias": bias.tolist() if rows % 2 else None})
+    assert_close(got, x @ w + (bias if rows % 2 else 0))
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 8, 9, 20])
+@pytest.mark.parametrize("left", [0, 1, 2])
+def test_convolutions_are_zero_padded_at_both_ends(page: tuple[Page, list[np.ndarray]], rows: int,
+                                                   left: int) -> None:
+    page, weights = page
+    channels = 16
+    width = weights[CONV].shape[0] // channels
+    slots = weights[CONV].astype(np.float64).reshape(width, channels, -1)
+    x = np.random.default_rng(rows + left).standard_normal((rows, channels)).astype(np.float32)
+    bias = np.linspace(-1, 1, slots.shape[2], dtype=np.float32)
+    padded = np.vstack([np.zeros((left, channels)), x, np.zeros((width - 1 - left, channels))])
+    want = bias + sum(padded[s:s + rows] @ slots[s] for s in range(width))
+    got = page.evaluate(CONVOLVE, {"index": CONV, "x": x.ravel().tolist(), "rows": rows,
+                                   "channels": channels, "left": left, "bias": bias.tolist()})
+    assert_close(got, want)
+
+
+def test_weights_that_are_not_codes_are_refused(page: tuple[Page, list[np.ndarray]]) -> None:
+    page, _ = page
+    _, matrix = coded_matrix(np.random.default_rng(1), 4, 32)
+    matrix["weights"][5] += SCALE / 3
+    assert "is not a 16-bit code" in page.evaluate(REFUSED, matrix)
+    _, matrix = coded_matrix(np.random.default_rng(1), 4, 40)
+    assert "40 columns, not a multiple of 32" in page.evaluate(REFUSED, matrix)
