@@ -1,6 +1,7 @@
 """webui/worker/coded_products.js in Chromium: its wasm kernels' products and
 convolutions with 16-bit coded matrices against numpy in float64, at every row
-count its kernels split into, and the weights it refuses."""
+count its kernels split into; the same from its plain JS kernels (where wasm
+cannot run); and the weights it refuses."""
 
 from __future__ import annotations
 
@@ -19,19 +20,25 @@ MIN = -1.9
 SETUP = """async ({matrices, maxRows}) => {
   const { CodedProducts } = await import("/worker/coded_products.js");
   const coded = matrices.map((m) => ({ ...m, weights: Float32Array.from(m.weights) }));
-  window.products = new CodedProducts(coded, maxRows);
+  window.products = {
+    wasm: new CodedProducts(coded, maxRows),
+    js: new CodedProducts(coded, maxRows, { wasm: false }),
+  };
 }"""
 
-MULTIPLY = """({index, x, rows, bias}) => {
-  const out = new Float32Array(rows * window.products.matrices[index].N);
+ENGINE = """async () => (await import("/worker/coded_products.js")).codedProductsEngine()"""
+MULTIPLY = """({engine, index, x, rows, bias}) => {
+  const products = window.products[engine];
+  const out = new Float32Array(rows * products.matrices[index].N);
   const given = bias && Float32Array.from(bias);
-  return Array.from(window.products.multiply(index, Float32Array.from(x), rows, out, given));
+  return Array.from(products.multiply(index, Float32Array.from(x), rows, out, given));
 }"""
 
-CONVOLVE = """({index, x, rows, channels, left, bias}) => {
-  const out = new Float32Array(rows * window.products.matrices[index].N);
-  return Array.from(window.products.convolve(index, Float32Array.from(x), rows, channels, left, out,
-                                             Float32Array.from(bias)));
+CONVOLVE = """({engine, index, x, rows, channels, left, bias}) => {
+  const products = window.products[engine];
+  const out = new Float32Array(rows * products.matrices[index].N);
+  return Array.from(products.convolve(index, Float32Array.from(x), rows, channels, left, out,
+                                      Float32Array.from(bias)));
 }"""
 
 REFUSED = """async (matrix) => {
@@ -77,22 +84,35 @@ def assert_close(got: list[float], want: np.ndarray) -> None:
 
 # 1-3 rows use the kernels for 1 and 2 rows; 7 uses all three; 8 is one full
 # group; 9 and 20 go through it in several groups.
+ENGINES = ["wasm", "js"]
+
+
+def test_chromium_runs_the_wasm_kernels(page: tuple[Page, list[np.ndarray]]) -> None:
+    assert page[0].evaluate(ENGINE) == "wasm-simd"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("rows", [1, 2, 3, 4, 7, 8, 9, 20])
 @pytest.mark.parametrize("index", [0, 1])
-def test_products_match_float64(page: tuple[Page, list[np.ndarray]], rows: int, index: int) -> None:
+def test_products_match_float64(
+    page: tuple[Page, list[np.ndarray]], engine: str, rows: int, index: int
+) -> None:
     page, weights = page
     w = weights[index].astype(np.float64)
     x = np.random.default_rng(rows).standard_normal((rows, w.shape[0])).astype(np.float32)
     bias = np.linspace(-1, 1, w.shape[1], dtype=np.float32)
-    got = page.evaluate(MULTIPLY, {"index": index, "x": x.ravel().tolist(), "rows": rows,
-                                   "bias": bias.tolist() if rows % 2 else None})
+    args = {"engine": engine, "index": index, "x": x.ravel().tolist(), "rows": rows,
+            "bias": bias.tolist() if rows % 2 else None}
+    got = page.evaluate(MULTIPLY, args)
     assert_close(got, x @ w + (bias if rows % 2 else 0))
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("rows", [1, 2, 3, 8, 9, 20])
 @pytest.mark.parametrize("left", [0, 1, 2])
-def test_convolutions_are_zero_padded_at_both_ends(page: tuple[Page, list[np.ndarray]], rows: int,
-                                                   left: int) -> None:
+def test_convolutions_are_zero_padded_at_both_ends(
+    page: tuple[Page, list[np.ndarray]], engine: str, rows: int, left: int
+) -> None:
     page, weights = page
     channels = 16
     width = weights[CONV].shape[0] // channels
@@ -101,8 +121,9 @@ def test_convolutions_are_zero_padded_at_both_ends(page: tuple[Page, list[np.nda
     bias = np.linspace(-1, 1, slots.shape[2], dtype=np.float32)
     padded = np.vstack([np.zeros((left, channels)), x, np.zeros((width - 1 - left, channels))])
     want = bias + sum(padded[s:s + rows] @ slots[s] for s in range(width))
-    got = page.evaluate(CONVOLVE, {"index": CONV, "x": x.ravel().tolist(), "rows": rows,
-                                   "channels": channels, "left": left, "bias": bias.tolist()})
+    args = {"engine": engine, "index": CONV, "x": x.ravel().tolist(), "rows": rows,
+            "channels": channels, "left": left, "bias": bias.tolist()}
+    got = page.evaluate(CONVOLVE, args)
     assert_close(got, want)
 
 

@@ -200,7 +200,8 @@ CPU_IDS = """async (rows) => {
 
 
 def test_the_fallback_cpu_backend_runs_the_graphs(page: tuple[Page, dict]) -> None:
-    """The worker falls back to webgl, then cpu: the graphs use no wasm-only kernels."""
+    """The worker falls back to webgl, then cpu: the encoder needs no TF.js wasm kernel
+    (its products are coded_products.js's, tested with and without wasm there)."""
     other = page[0].context.browser.new_page()
     other.goto(page[0].url)
     other.add_script_tag(url="/vendor/tf.min.js")

@@ -150,14 +150,62 @@ function moduleBytes() {
 
 let compiled;
 
+/** The wasm module, or null where this engine cannot compile it (no wasm SIMD, or no wasm). */
+function wasmKernels() {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(moduleBytes());
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** What computes the products here: "wasm-simd", or "js" where wasm cannot. */
+export function codedProductsEngine() {
+  return wasmKernels() ? "wasm-simd" : "js";
+}
+
+/**
+ * The kernels' sums in plain JS over the same memory and layout, for engines
+ * that cannot run the wasm module: every row reads all the codes, 10-20x slower.
+ */
+function plainKernels(memory) {
+  const floats = new Float32Array(memory.buffer);
+  const codes = new Int16Array(memory.buffer);
+  // Where column j of a block sits among its 32 codes of one channel.
+  const slot = Array.from({ length: BLOCK }, (_, j) => (j & ~7) + LANE_ORDER.indexOf(j & 7));
+  const run = (rows) => (x, c, y, K, N, S) => {
+    for (let r = 0; r < rows; r++) {
+      const xr = (x + r * S) / 4;
+      const yr = y / 4 + r * N;
+      for (let n = 0; n < N; n++) {
+        const first = c / 2 + (n - (n % BLOCK)) * K + slot[n % BLOCK];
+        floats[yr + n] = columnSum(floats, xr, codes, first, K);
+      }
+    }
+  };
+  return Object.fromEntries(KERNELS.map(([rows]) => [`rows${rows}`, run(rows)]));
+}
+
+/** sum over k < K of x[xr + k] * codes[first + k * BLOCK]. */
+function columnSum(floats, xr, codes, first, K) {
+  let sum = 0;
+  for (let k = 0; k < K; k++) sum += floats[xr + k] * codes[first + k * BLOCK];
+  return Math.fround(sum);
+}
+
 /**
  * Matrices as codes in one wasm memory, and their products with rows of floats:
  * the rows go through the kernels four, two and one at a time.
  */
 export class CodedProducts {
-  /** matrices: [{weights: Float32Array (K x N), K, N, scale, min}], as dequantised. */
-  constructor(matrices, maxRows) {
-    compiled ??= new WebAssembly.Module(moduleBytes());
+  /**
+   * matrices: [{weights: Float32Array (K x N), K, N, scale, min}], as
+   * dequantised. wasm: false runs the plain JS kernels (as where wasm cannot).
+   */
+  constructor(matrices, maxRows, { wasm = true } = {}) {
     const maxK = Math.max(...matrices.map((m) => m.K));
     const maxN = Math.max(...matrices.map((m) => m.N));
     let bytes = 0;
@@ -172,7 +220,10 @@ export class CodedProducts {
     bytes = this.yAt + maxRows * maxN * 4;
     this.maxRows = maxRows;
     this.memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE) });
-    this.kernels = new WebAssembly.Instance(compiled, { m: { memory: this.memory } }).exports;
+    const module = wasm ? wasmKernels() : null;
+    this.kernels = module
+      ? new WebAssembly.Instance(module, { m: { memory: this.memory } }).exports
+      : plainKernels(this.memory);
     // The memory never grows, so these views stay valid.
     this.x = new Float32Array(this.memory.buffer, this.xAt, maxRows * maxK);
     this.y = new Float32Array(this.memory.buffer, this.yAt, maxRows * maxN);

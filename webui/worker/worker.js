@@ -3,8 +3,8 @@
 //
 // Script URL: worker.js[?threads=N] (see wasmThreads).
 // In:  {id, type: "load"}            Out: {id, ok: true, result: {backend, simd,
-//                                          threads, model_id, load_ms, tagger,
-//                                          tagger_error}}
+//                                          threads, model_id, encoder_kernels,
+//                                          load_ms, tagger, tagger_error}}
 //      {id, type: "embed", texts}         {id, ok: true, result: Float32Array[]}
 //                                          (buffers transferred)
 //      {id, type: "tag", vectors}         {tagger, outputs: [[{tag, confidence,
@@ -30,6 +30,7 @@
 import "../vendor/tf.min.js";
 import "../vendor/tf-backend-wasm.min.js";
 import { BACKGROUND_NOTES } from "./background_notes.js";
+import { codedProductsEngine } from "./coded_products.js";
 import { loadEncoder } from "./encoder.js";
 import { DIM, PersonalHead, Training } from "./personal.js";
 import { loadTagger } from "./tagger.js";
@@ -45,7 +46,8 @@ const BACKGROUND_BATCH = 16;
 // webgl is slow or blocked without a GPU; cpu always works.
 const BACKENDS = ["wasm", "webgl", "cpu"];
 
-// Threads for XNNPACK: ?threads=N on this script's URL (at most 4), default 1.
+// Threads for XNNPACK, which runs the tagger (the encoder's products are
+// coded_products.js's, on this thread): ?threads=N on this script's URL (at most 4), default 1.
 // On 2 cores shared with the UI and other programs, two threads measured no
 // faster in bulk and several times slower per note (a descheduled helper
 // stalls every product), so one is the default. Threaded wasm also needs
@@ -111,6 +113,7 @@ async function load() {
     threads: wasm ? tf.wasm.getThreadsCount() : 1,
     fallback_reasons: backend.failures,
     model_id: encoder.modelId,
+    encoder_kernels: codedProductsEngine(),
     load_ms: performance.now() - t0,
     tagger: tagger && { id: tagger.id, labels: tagger.labels },
     tagger_error: error,
