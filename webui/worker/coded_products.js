@@ -17,6 +17,8 @@ const MID = 32768;
 // Within 8 columns the codes are stored [c0, c4, c1, c5, c2, c6, c3, c7]: the
 // low halves of the four 32-bit lanes are then columns 0-3, the high halves 4-7.
 const LANE_ORDER = [0, 4, 1, 5, 2, 6, 3, 7];
+// The column of each of a block's 32 codes for one channel.
+const COLUMN = Array.from({ length: BLOCK }, (_, j) => (j & ~7) + LANE_ORDER[j & 7]);
 
 // --- a tiny wasm assembler, for the one module below ---
 
@@ -175,7 +177,7 @@ function plainKernels(memory) {
   const floats = new Float32Array(memory.buffer);
   const codes = new Int16Array(memory.buffer);
   // Where column j of a block sits among its 32 codes of one channel.
-  const slot = Array.from({ length: BLOCK }, (_, j) => (j & ~7) + LANE_ORDER.indexOf(j & 7));
+  const slot = Array.from({ length: BLOCK }, (_, j) => COLUMN.indexOf(j));
   const run = (rows) => (x, c, y, K, N, S) => {
     for (let r = 0; r < rows; r++) {
       const xr = (x + r * S) / 4;
@@ -187,6 +189,21 @@ function plainKernels(memory) {
     }
   };
   return Object.fromEntries(KERNELS.map(([rows]) => [`rows${rows}`, run(rows)]));
+}
+
+/**
+ * One block's codes of one input channel: codes[to + j] for the weights at
+ * from + COLUMN[j], centred; a weight that is not a 16-bit code is refused.
+ */
+function storeChannel(codes, to, weights, from, scale, min) {
+  for (let j = 0; j < BLOCK; j++) {
+    const w = weights[from + COLUMN[j]];
+    const code = Math.round((w - min) / scale);
+    if (code < 0 || code > 0xffff || Math.fround(code * scale + min) !== w) {
+      throw new Error(`coded products: weight ${w} is not a 16-bit code of scale ${scale} and min ${min}`);
+    }
+    codes[to + j] = code - MID;
+  }
 }
 
 /** sum over k < K of x[xr + k] * codes[first + k * BLOCK]. */
@@ -236,20 +253,8 @@ export class CodedProducts {
   /** Writes a matrix's centred codes in the kernel's order; refuses weights that are not codes. */
   store({ weights, K, N, scale, min }, at) {
     const codes = new Int16Array(this.memory.buffer, at, K * N);
-    let i = 0;
     for (let block = 0; block < N; block += BLOCK) {
-      for (let k = 0; k < K; k++) {
-        for (let col = block; col < block + BLOCK; col += 8) {
-          for (const lane of LANE_ORDER) {
-            const wk = weights[k * N + col + lane];
-            const code = Math.round((wk - min) / scale);
-            if (code < 0 || code > 0xffff || Math.fround(code * scale + min) !== wk) {
-              throw new Error(`coded products: weight ${wk} is not a 16-bit code of scale ${scale} and min ${min}`);
-            }
-            codes[i++] = code - MID;
-          }
-        }
-      }
+      for (let k = 0; k < K; k++) storeChannel(codes, block * K + k * BLOCK, weights, k * N + block, scale, min);
     }
   }
 
