@@ -134,3 +134,20 @@ def test_weights_that_are_not_codes_are_refused(page: tuple[Page, list[np.ndarra
     assert "is not a 16-bit code" in page.evaluate(REFUSED, matrix)
     _, matrix = coded_matrix(np.random.default_rng(1), 4, 40)
     assert "40 columns, not a multiple of 32" in page.evaluate(REFUSED, matrix)
+
+
+def test_a_convolution_is_refused_where_its_rows_are_not_whole_windows(
+    page: tuple[Page, list[np.ndarray]],
+) -> None:
+    page, weights = page
+    rows = weights[CONV].shape[0]
+    refused = page.evaluate("""(index) => {
+      const out = new Float32Array(2 * 64);
+      try {
+        window.products.wasm.convolve(index, new Float32Array(40), 2, 20, 0, out);
+        return null;
+      } catch (error) {
+        return error.message;
+      }
+    }""", CONV)
+    assert refused == f"coded products: {rows} rows, not windows of 20"

@@ -1,8 +1,9 @@
-// Products with the encoder's weight matrices kept as the 16-bit codes they ship
-// in (ml/build_encoder.py: w = code * scale + min per matrix), multiplied by a
-// small wasm SIMD kernel written out below. At one short note these products read
-// every weight once per note, so their time is the bytes read: as codes they are
-// half of TF.js's float32, and a call costs ~1 µs instead of an op's 5-20 µs.
+// Products and convolutions with the encoder's weight matrices kept as the
+// 16-bit codes they ship in (ml/build_encoder.py: w = code * scale + min per
+// matrix), by a small wasm SIMD kernel written out below. At one short note the
+// head and the new tokens' products read every weight once, so bytes count: as
+// codes they are half of TF.js's float32. And a call costs ~1 µs, a TF.js op
+// 5-20 µs besides its arithmetic.
 //
 // x @ W = scale * (x @ C) + mid * sum(x), with C = code - 32768 (int16) and mid
 // = min + 32768 * scale, the matrix's midpoint: centred codes keep the two terms
@@ -53,7 +54,7 @@ const name = (s) => vector([...new TextEncoder().encode(s)].map((b) => [b]));
 const I32 = 0x7f;
 const V128 = 0x7b;
 const op = {
-  block: [0x02, 0x40], loop: [0x03, 0x40], end: [0x0b], brIf: (d) => [0x0d, ...uleb(d)],
+  loop: [0x03, 0x40], end: [0x0b], brIf: (d) => [0x0d, ...uleb(d)],
   get: (i) => [0x20, ...uleb(i)], set: (i) => [0x21, ...uleb(i)], tee: (i) => [0x22, ...uleb(i)],
   i32: (n) => [0x41, ...sleb(n)], add: [0x6a], sub: [0x6b], mul: [0x6c],
   simd: (code, ...imm) => [0xfd, ...uleb(code), ...imm],
@@ -169,7 +170,7 @@ export function codedProductsEngine() {
 
 /**
  * The kernels' sums in plain JS over the same memory and layout, for engines
- * that cannot run the wasm module: every row reads all the codes, 10-20x slower.
+ * that cannot run the wasm module: about 19x slower (Node, 1 and 16 rows).
  */
 function plainKernels(memory) {
   const floats = new Float32Array(memory.buffer);
@@ -279,6 +280,7 @@ export class CodedProducts {
    */
   convolve(index, x, rows, C, left, out, bias) {
     const width = this.matrices[index].K / C;
+    if (!Number.isInteger(width)) throw new Error(`coded products: ${this.matrices[index].K} rows, not windows of ${C}`);
     for (let first = 0; first < rows; first += this.maxRows) {
       const count = Math.min(this.maxRows, rows - first);
       const from = first - left;
