@@ -38,8 +38,8 @@ function constantOf(nodes, op, test) {
 
 /**
  * A weight of `model` as coded_products.js takes it, a matrix with the last
- * dimension as columns: its values and the 16-bit quantisation it was shipped with. Its tensor is disposed: the products
- * read the codes.
+ * dimension as columns: its values and the 16-bit quantisation it was shipped
+ * with. Its tensor is disposed: the products read the codes.
  */
 function coded(model, tensor) {
   const [name] = Object.entries(model.weights).find(([, [t]]) => t === tensor);
@@ -123,7 +123,7 @@ function tokensNet(model) {
   // Split outputs are "split", "split:1", ...: their index is the branch.
   const branch = (n) => Number(n.input[0].split(":")[1] ?? 0);
   const slots = matmuls.filter((n) => n !== projection).sort((a, b) => branch(a) - branch(b))
-    .map((n) => ({ W: n.consts[1], bias: n.consts[2].dataSync() }));
+    .map((n) => ({ W: n.consts[1], bias: found(`bias of ${n.input[0]}`, n.consts[2]).dataSync() }));
   const [W, b] = projection.consts.slice(1).map((c, i) => found(`projection ${i}`, c));
   const bias = b.dataSync();
   const width = W.shape[1];
