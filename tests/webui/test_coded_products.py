@@ -82,8 +82,8 @@ def assert_close(got: list[float], want: np.ndarray) -> None:
     np.testing.assert_allclose(got_array, want, rtol=0, atol=2e-6 * np.abs(want).max())
 
 
-# 1-3 rows use the kernels for 1 and 2 rows; 7 uses all three; 8 is one full
-# group; 9 and 20 go through it in several groups.
+# 1, 2, 3 and 4 rows use the kernel for that many rows; 7 is 4 + 3; 8 is one
+# full call of MAX_ROWS; 9 and 20 take several (8 + 1, 8 + 8 + 4).
 ENGINES = ["wasm", "js"]
 
 
