@@ -99,6 +99,11 @@ class AppProcess:
             self._connect(self.started_at + timeout)
             remaining = max(1.0, self.started_at + timeout - time.monotonic())
             self.wait_for(self._ready_js, timeout=remaining, interval=0.01)
+        except AppError as exc:
+            # A start that never gets ready says what the app printed meanwhile
+            # (in CI, a strace'd start once waited 29 s with nothing else to go on).
+            self.stop()
+            raise AppError(f"{exc}\nthe app's output:\n{self.output()[-3000:]}") from exc
         except BaseException:
             self.stop()
             raise
