@@ -248,7 +248,8 @@ export async function loadEncoder(tf, folderUrl) {
   ]);
   const table = new TokenTable(tableData, manifest.table);
   const encoder = new Encoder(encoderGraphs({ tokens, sentences }), manifest, table);
-  // The first run allocates and, on webgl, compiles; do it now, not on a keystroke.
+  // The first run allocates the kept buffers and runs the kernels, which V8
+  // compiles on first use; do it now, not on a keystroke.
   await encoder.embedRows([Int32Array.of(BOS, EOS)]);
   return encoder;
 }
